@@ -1,0 +1,1 @@
+"""Demo support: small random models in real checkpoint formats, and the example runner."""

@@ -1,0 +1,24 @@
+"""ComfyUI adapters: thin V3 node classes that translate inputs and call ``brushnet_core``."""
+from __future__ import annotations
+
+from comfy_api.latest import ComfyExtension, io
+
+from .folders import register_model_folders
+from . import apply, image_tools, loader, planner, text_mask
+
+
+def all_nodes() -> list[type[io.ComfyNode]]:
+    """Every node class of the pack, in menu order."""
+    return [*loader.NODES, *apply.NODES, *image_tools.NODES, *text_mask.NODES, *planner.NODES]
+
+
+class BrushEditExtension(ComfyExtension):
+    async def get_node_list(self) -> list[type[io.ComfyNode]]:
+        return all_nodes()
+
+
+async def comfy_entrypoint() -> BrushEditExtension:
+    return BrushEditExtension()
+
+
+__all__ = ["all_nodes", "comfy_entrypoint", "register_model_folders"]
