@@ -1,0 +1,106 @@
+"""Turning a ComfyUI image + mask into what BrushNet reads (pure torch).
+
+Conventions: IMAGE [B,H,W,C] in 0..1; MASK [B,H,W] (or [H,W], [B,1,H,W]) with 1 = inpaint.
+BrushNet sees the image with the hole blacked out and an inverted (1 = keep) mask at latent size.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+log = logging.getLogger("BrushEdit")
+
+
+class InpaintInputError(ValueError):
+    """Image/mask combination that cannot be inpainted, with the fix in the message."""
+
+
+@dataclass
+class InpaintInputs:
+    image: torch.Tensor         # [B,H8,W8,3], cropped to a multiple of 8
+    hole: torch.Tensor          # [B,1,H8,W8], 1 = inpaint (binary)
+    masked_image: torch.Tensor  # [B,H8,W8,3], the image with the hole set to 0
+
+
+def as_mask_batch(mask: torch.Tensor) -> torch.Tensor:
+    """Any MASK layout -> [B,H,W] float."""
+    if mask.ndim == 2:
+        mask = mask[None]
+    elif mask.ndim == 4:
+        if mask.shape[1] == 1:
+            mask = mask[:, 0]
+        elif mask.shape[-1] == 1:
+            mask = mask[..., 0]
+        else:
+            raise InpaintInputError(f"mask has shape {tuple(mask.shape)}; expected [B,H,W] (a MASK, not an IMAGE)")
+    if mask.ndim != 3:
+        raise InpaintInputError(f"mask has shape {tuple(mask.shape)}; expected [B,H,W]")
+    return mask.float()
+
+
+def match_mask_to_image(mask: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Resize a [B,H,W] mask to the image size (bilinear), with a logged notice."""
+    if mask.shape[-2:] == (height, width):
+        return mask
+    log.warning("[BrushEdit] mask is %dx%d but the image is %dx%d: resizing the mask to the image",
+                mask.shape[-1], mask.shape[-2], width, height)
+    return F.interpolate(mask[:, None], size=(height, width), mode="bilinear", align_corners=False)[:, 0].clamp(0, 1)
+
+
+def broadcast_batches(image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Image batch N with 1 or N masks, or one image with N masks."""
+    bi, bm = image.shape[0], mask.shape[0]
+    if bi == bm:
+        return image, mask
+    if bm == 1:
+        return image, mask.expand(bi, -1, -1)
+    if bi == 1:
+        return image.expand(bm, -1, -1, -1), mask
+    raise InpaintInputError(
+        f"image batch has {bi} images but the mask batch has {bm} masks: give one mask, or one mask per image"
+    )
+
+
+def crop_to_multiple(t: torch.Tensor, multiple: int = 8) -> torch.Tensor:
+    """Centre-crop [B,H,W,...] to a multiple of ``multiple`` (as ComfyUI's VAEEncodeForInpaint does)."""
+    h, w = t.shape[1], t.shape[2]
+    nh, nw = (h // multiple) * multiple, (w // multiple) * multiple
+    if (nh, nw) == (h, w):
+        return t
+    if nh == 0 or nw == 0:
+        raise InpaintInputError(f"image is {w}x{h}; it must be at least {multiple}x{multiple} pixels")
+    oy, ox = (h % multiple) // 2, (w % multiple) // 2
+    return t[:, oy:oy + nh, ox:ox + nw]
+
+
+def prepare_inpaint(image: torch.Tensor, mask: torch.Tensor, multiple: int = 8, threshold: float = 0.5) -> InpaintInputs:
+    """Validate, align and binarise; black out the hole (pixel 0 = -1 in VAE space)."""
+    if image.ndim != 4 or image.shape[-1] not in (1, 3, 4):
+        raise InpaintInputError(f"image has shape {tuple(image.shape)}; expected an IMAGE [B,H,W,C]")
+    image = image[..., :3] if image.shape[-1] >= 3 else image.expand(-1, -1, -1, 3)
+    mask = match_mask_to_image(as_mask_batch(mask).to(image.device), image.shape[1], image.shape[2])
+    image, mask = broadcast_batches(image, mask)
+    image = crop_to_multiple(image, multiple)
+    mask = crop_to_multiple(mask, multiple)
+    hole = (mask > threshold).to(image.dtype)
+    if not bool(hole.any()):
+        raise InpaintInputError(
+            "the mask is empty (nothing to inpaint): draw the region to repaint in white, or check that the "
+            "mask is not inverted"
+        )
+    for i in range(hole.shape[0]):
+        if not bool(hole[i].any()):
+            log.warning("[BrushEdit] mask %d of the batch is empty: that image will be regenerated unguided", i)
+    if bool(hole.all()):
+        log.warning("[BrushEdit] the mask covers the whole image: BrushNet has no context to keep")
+    masked = image * (1.0 - hole[..., None])
+    return InpaintInputs(image=image, hole=hole[:, None], masked_image=masked)
+
+
+def conditioning_latent(masked_latent: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """[masked-image latent, keep mask (1 = keep) at latent size, nearest] -> [B,5,h,w]."""
+    keep = 1.0 - F.interpolate(hole.float(), size=masked_latent.shape[-2:], mode="nearest")
+    return torch.cat([masked_latent.float(), keep.to(masked_latent.device)], dim=1)
