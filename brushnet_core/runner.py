@@ -53,7 +53,9 @@ class BrushNetRunner:
     def __init__(self, model: BrushNetModel, slot: FeatureSlot, conditioning: torch.Tensor, scale: float,
                  window: ActiveWindow) -> None:
         self.model, self.slot, self.conditioning, self.scale, self.window = model, slot, conditioning, scale, window
-        self.uses_text = model.add_embedding is not None
+        self.uses_pooled = getattr(model, "add_embedding", None) is not None
+        #: a branch with cross-attention (PowerPaint) reads the text context as well
+        self.uses_context = bool(getattr(model, "reads_context", False))
         self.calls = 0  # BrushNet forwards actually run (for tests and benchmarks)
         self._last: tuple[list[torch.Tensor], BrushNetFeatures] | None = None
 
@@ -77,7 +79,8 @@ class BrushNetRunner:
         return cond.to(device=x.device)
 
     def prepare(self, x: torch.Tensor, timesteps: torch.Tensor, y: torch.Tensor | None, cond: torch.Tensor | None,
-                chunks: int, sigma: float, sample_sigmas: torch.Tensor | None) -> None:
+                chunks: int, sigma: float, sample_sigmas: torch.Tensor | None,
+                context: torch.Tensor | None = None) -> None:
         """Fill the slot for this call, or leave it empty when BrushNet is inactive at ``sigma``."""
         self.slot.clear()
         if not self.window.active(sigma, sample_sigmas):
@@ -88,7 +91,7 @@ class BrushNetRunner:
             chunks = 1
         n = x.shape[0] // chunks
         t = timesteps.reshape(-1).expand(x.shape[0]) if timesteps.numel() == 1 else timesteps.reshape(-1)
-        parts = [self._part(x, t, y, cond, c * n, (c + 1) * n) for c in range(chunks)]
+        parts = [self._part(x, t, y, cond, context, c * n, (c + 1) * n) for c in range(chunks)]
         if self._last is not None and all(_same(p, self._last[0]) for p in parts):
             self.slot.set(self._last[1], chunks, [0] * chunks)
             return
@@ -102,7 +105,8 @@ class BrushNetRunner:
             index.append(found)
         batch = [torch.cat([u[k] for u in unique]) if u0 is not None else None for k, u0 in enumerate(unique[0])]
         with torch.no_grad():
-            feats = self.model(batch[0], batch[1], batch[3], added=batch[2], scale=self.scale)
+            extra = {"context": batch[4]} if self.uses_context else {}
+            feats = self.model(batch[0], batch[1], batch[3], added=batch[2], scale=self.scale, **extra)
         self.calls += 1
         if feats.mid.dtype != x.dtype:
             feats = feats.map(lambda f: f.to(x.dtype))
@@ -110,8 +114,12 @@ class BrushNetRunner:
             self._last = ([p.clone() if p is not None else None for p in unique[0]], feats)
         self.slot.set(feats, chunks, index)
 
-    def _part(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None, cond: torch.Tensor, a: int, b: int) -> list:
-        return [x[a:b], t[a:b], (y[a:b] if (self.uses_text and y is not None) else None), cond[a:b]]
+    def _part(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None, cond: torch.Tensor,
+              context: torch.Tensor | None, a: int, b: int) -> list:
+        """The inputs of batch part [a, b) that the branch actually reads (what decides sharing)."""
+        pooled = y[a:b] if (self.uses_pooled and y is not None) else None
+        ctx = context[a:b] if (self.uses_context and context is not None) else None
+        return [x[a:b], t[a:b], pooled, cond[a:b], ctx]
 
 
 def _same(a: Sequence[torch.Tensor | None], b: Sequence[torch.Tensor | None]) -> bool:

@@ -45,13 +45,15 @@ class BrushNetSampling:
     def diffusion_model(self, executor: Any, *args: Any, **kwargs: Any) -> Any:
         x = _arg(args, kwargs, 0, "x")
         timesteps = _arg(args, kwargs, 1, "timesteps")
+        context = _arg(args, kwargs, 2, "context")
         y = _arg(args, kwargs, 3, "y")
         options = _arg(args, kwargs, 5, "transformer_options") or {}
         sigmas = options.get("sigmas")
         sigma = float(sigmas.max()) if isinstance(sigmas, torch.Tensor) else 0.0
         chunks = len(options.get("cond_or_uncond", [0])) or 1
         try:
-            self.runner.prepare(x, timesteps, y, kwargs.get(self.key), chunks, sigma, options.get("sample_sigmas"))
+            self.runner.prepare(x, timesteps, y, kwargs.get(self.key), chunks, sigma, options.get("sample_sigmas"),
+                                context=context)
             return executor(*args, **kwargs)
         finally:
             self.runner.slot.clear()

@@ -120,15 +120,23 @@ _executor = None
 _server = None
 
 
-def run_prompt(prompt: dict, *, fresh_cache: bool = True) -> PromptRun:
-    """Validate and execute an API-format prompt with ComfyUI's own code; raise PromptFailed."""
+def run_prompt(prompt: dict, *, targets: list[str] | None = None, fresh_cache: bool = True) -> PromptRun:
+    """Validate and execute an API-format prompt with ComfyUI's own code; raise PromptFailed.
+
+    ``targets``: node ids to compute even though they are not output nodes (each gets a core
+    ``PreviewAny`` output node attached, as a user would do to inspect a value).
+    """
     import execution
 
     global _executor, _server
     boot_host()
+    if targets:
+        prompt = dict(prompt)
+        for node_id in targets:
+            prompt[f"_preview_{node_id}"] = {"class_type": "PreviewAny", "inputs": {"source": [str(node_id), 0]}}
     if _executor is None or fresh_cache:
         _server = RecordingServer()
-        _executor = execution.PromptExecutor(_server, cache_type=execution.CacheType.CLASSIC)
+        _executor = execution.PromptExecutor(_server, cache_type=execution.CacheType.CLASSIC, cache_args={"lru": 0, "ram": 0})
     prompt_id = str(uuid.uuid4())
     valid = asyncio.run(execution.validate_prompt(prompt_id, prompt, None))
     if not valid[0]:

@@ -20,6 +20,25 @@ def random_vae():
     return comfy.sd.VAE(sd=random_vae_state_dict())
 
 
+@functools.lru_cache(maxsize=2)
+def base_model(kind: str):
+    """Session-shared tiny base model (never mutated: every test patches clones)."""
+    return _models.tiny_base_model(kind)
+
+
+def count_forwards(patcher) -> list:
+    """Record the batch size of every BrushNet forward (test-only hook on the test's own module)."""
+    calls: list = []
+    patcher.model.register_forward_hook(lambda mod, args, out: calls.append(int(args[0].shape[0])))
+    return calls
+
+
+def ksample(model, positive, negative, latent, steps=4, cfg=5.0, sampler="euler", scheduler="normal", seed=11):
+    import nodes
+
+    return nodes.common_ksampler(model, seed, steps, cfg, sampler, scheduler, positive, negative, latent)[0]["samples"]
+
+
 def brushnet_patcher(kind: str, seed: int = 2):
     import comfy.model_management as mm
     import comfy.model_patcher
@@ -111,4 +130,5 @@ def apply_node(model, vae, image, mask, bn, positive, negative, scale=1.0, start
 
 
 def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
-    return float((a - b).abs().max() / b.abs().max().clamp_min(1e-12))
+    with torch.no_grad():
+        return float((a - b).abs().max() / b.abs().max().clamp_min(1e-12))

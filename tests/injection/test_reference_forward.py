@@ -4,8 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-import _models
-from injection._setup import (apply_node, brushnet_patcher, conditioning_reference, image_and_mask, one_step,
+from injection._setup import (apply_node, base_model, brushnet_patcher, conditioning_reference, image_and_mask, one_step,
                               random_vae, reference_denoised, rel_err, text_conds)
 
 RESULTS: dict[str, float] = {}
@@ -14,7 +13,7 @@ RESULTS: dict[str, float] = {}
 @pytest.mark.parametrize("kind", ["sd15", "sdxl"])
 @pytest.mark.parametrize("scale", [0.7, 1.0])
 def test_prediction_matches_reference(kind: str, scale: float) -> None:
-    base = _models.tiny_base_model(kind)
+    base = base_model(kind)
     bn = brushnet_patcher(kind)
     vae = random_vae()
     image, mask = image_and_mask()
@@ -35,7 +34,7 @@ def test_prediction_matches_reference(kind: str, scale: float) -> None:
 @pytest.mark.parametrize("kind", ["sd15", "sdxl"])
 def test_reference_differs_without_brushnet(kind: str) -> None:
     """Guard: the comparison above can fail (BrushNet changes the prediction a lot)."""
-    base = _models.tiny_base_model(kind)
+    base = base_model(kind)
     bn = brushnet_patcher(kind)
     image, mask = image_and_mask()
     positive, negative = text_conds(kind)
