@@ -91,14 +91,8 @@ def write_small_sd15_checkpoint(path: str | os.PathLike, seed: int = 1, dtype: t
     import safetensors.torch
     import comfy.model_management as mm
     import comfy.sd1_clip
-    import comfy.supported_models as sm
-
     path = Path(path)
-    model_config = sm.SD15(dict(SMALL_SD15_UNET))
-    model_config.unet_config.update({"num_heads": 8, "num_head_channels": -1})
-    model_config.set_inference_dtype(torch.float32, None)
-    unet = model_config.get_model({}, "").diffusion_model
-    randomize_(unet, seed=seed)
+    unet = _small_sd15_unet(seed)
     sd = {f"model.diffusion_model.{k}": v.to(dtype) for k, v in unet.state_dict().items()}
     del unet
     sd.update({f"first_stage_model.{k}": v.to(dtype) for k, v in random_vae_state_dict(seed + 1).items()})
@@ -111,4 +105,49 @@ def write_small_sd15_checkpoint(path: str | os.PathLike, seed: int = 1, dtype: t
     path.parent.mkdir(parents=True, exist_ok=True)
     safetensors.torch.save_file({k: v.contiguous() for k, v in sd.items()}, str(path))
     mm.soft_empty_cache()
+    return path
+
+
+def _small_sd15_unet(seed: int):
+    import comfy.supported_models as sm
+
+    model_config = sm.SD15(dict(SMALL_SD15_UNET))
+    model_config.unet_config.update({"num_heads": 8, "num_head_channels": -1})
+    model_config.set_inference_dtype(torch.float32, None)
+    return randomize_(model_config.get_model({}, "").diffusion_model, seed=seed)
+
+
+def write_small_lora(path: str | os.PathLike, rank: int = 4, seed: int = 31) -> Path:
+    """A LoRA for the small SD1.5 UNet (kohya key names on every attention projection)."""
+    import safetensors.torch
+
+    unet = _small_sd15_unet(seed=1)
+    gen = torch.Generator().manual_seed(seed)
+    sd = {}
+    for name, param in unet.named_parameters():
+        if param.ndim == 2 and (".attn1." in name or ".attn2." in name) and name.endswith(".weight"):
+            key = "lora_unet_" + name[: -len(".weight")].replace(".", "_")
+            sd[f"{key}.lora_up.weight"] = torch.randn(param.shape[0], rank, generator=gen) * 0.05
+            sd[f"{key}.lora_down.weight"] = torch.randn(rank, param.shape[1], generator=gen) * 0.05
+            sd[f"{key}.alpha"] = torch.tensor(float(rank))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    safetensors.torch.save_file({k: v.half().contiguous() for k, v in sd.items()}, str(path))
+    return path
+
+
+def write_small_controlnet(path: str | os.PathLike, seed: int = 41) -> Path:
+    """An SD1.5 ControlNet (LDM keys, control_model.*) matching the small SD1.5 UNet."""
+    import safetensors.torch
+    import comfy.cldm.cldm
+    import comfy.ops
+
+    cfg = {k: v for k, v in SMALL_SD15_UNET.items() if k not in ("out_channels", "transformer_depth_output")}
+    cfg.update({"hint_channels": 3, "device": None, "dtype": torch.float32})
+    net = comfy.cldm.cldm.ControlNet(operations=comfy.ops.disable_weight_init, **cfg)
+    randomize_(net, seed=seed, gain=0.5)
+    sd = {f"control_model.{k}": v.half().contiguous() for k, v in net.state_dict().items()}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    safetensors.torch.save_file(sd, str(path))
     return path

@@ -62,6 +62,9 @@ def check_pairing(model, brushnet: BrushNetModel):
 
 def unwrap_brushnet(brushnet) -> BrushNetModel:
     inner = getattr(brushnet, "model", None)
+    if type(inner).__name__ == "PowerPaintModel":
+        raise ValueError("this is a PowerPaint v2 BrushNet: use the PowerPaint node (with PowerPaintCLIPLoader) "
+                         "for it; the BrushNet node takes plain BrushNet models")
     if inner is None or type(inner).__name__ != "BrushNetModel":
         raise TypeError(
             f"the brushnet input is a {type(inner or brushnet).__name__}, not a BrushNet: connect a BrushNet Loader"

@@ -59,13 +59,13 @@ def load_brushnet(path: str, dtype_name: str | None = "auto") -> comfy.model_pat
     dtype = pick_dtype(dtype_name, load_device)
     pbar = comfy.utils.ProgressBar(100)
     sd, info = read_checkpoint(path, progress=lambda done, total: pbar.update_absolute(int(90 * done / total), 100))
-    if info.kind == POWERPAINT:
-        raise ValueError(
-            f"{os.path.basename(path)} is a PowerPaint v2 BrushNet (it has cross-attention layers). "
-            "PowerPaint checkpoints need the PowerPaint node and PowerPaintCLIPLoader; this BrushNet loader "
-            "only loads plain BrushNet (SD1.5/SDXL) files."
-        )
-    model = build_model(info.config, sd, ops=comfy.ops.disable_weight_init, dtype=dtype, source=os.path.basename(path))
+    if info.kind == POWERPAINT:  # PowerPaint v2: BrushNet with cross-attention, used by the PowerPaint node
+        from ..brushnet_core.powerpaint_model import load_powerpaint
+
+        model = load_powerpaint(sd, info.path, ops=comfy.ops.disable_weight_init, dtype=dtype,
+                                source=os.path.basename(path))
+    else:
+        model = build_model(info.config, sd, ops=comfy.ops.disable_weight_init, dtype=dtype, source=os.path.basename(path))
     del sd
     model.brushnet_source = path
     pbar.update_absolute(100, 100)

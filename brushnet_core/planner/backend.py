@@ -1,0 +1,108 @@
+"""Planner backends share one flow: prompt -> answer -> strict parse -> one repair round -> error."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Optional
+
+from .parse import plan_from_answer, quote
+from .plan import EditPlan, PlannerError, PlanParseError
+from .prompts import SYSTEM_PROMPT, plan_prompt, repair_prompt
+from .rules import rule_plan
+
+log = logging.getLogger("BrushEdit.planner")
+
+#: One chat turn: (role, text). The image, if any, belongs to the first user turn.
+Turn = tuple[str, str]
+
+
+class PlannerUnreachable(PlannerError):
+    """The endpoint could not be contacted (refused, DNS, TLS)."""
+
+
+class PlannerAuthError(PlannerError):
+    """HTTP 401/403: the API key is missing or was rejected."""
+
+
+class PlannerModelNotFound(PlannerError):
+    """The server does not know the model name, or the path is wrong."""
+
+
+class PlannerTimeout(PlannerError):
+    """No answer within the time limit, after every retry."""
+
+
+class PlannerHTTPError(PlannerError):
+    """Any other HTTP failure (server error after retries, bad request)."""
+
+
+class Planner:
+    """Anything the planner node can use: ``plan(image, instruction, source_caption)``."""
+
+    name = "planner"
+
+    def plan(self, image: Any, instruction: str, source_caption: str = "") -> EditPlan:
+        raise NotImplementedError
+
+
+class RulesPlanner(Planner):
+    """The rule-based fallback: no model, deterministic, instant."""
+
+    name = "rules"
+
+    def plan(self, image: Any, instruction: str, source_caption: str = "") -> EditPlan:
+        width, height = image.size
+        return rule_plan(instruction, width, height, source_caption)
+
+
+class ChatPlanner(Planner):
+    """Base of MLLM planners; subclasses implement :meth:`prepare` and :meth:`chat`."""
+
+    #: "pixels" (of the reference size returned by prepare), "norm1000", "norm1" or "auto".
+    box_convention = "pixels"
+    repair_rounds = 1
+
+    def prepare(self, image: Any) -> tuple[Any, tuple[int, int]]:
+        """(image to send, reference size the model's pixel boxes refer to)."""
+        return image, image.size
+
+    def chat(self, turns: list[Turn], image: Optional[Any]) -> str:
+        raise NotImplementedError
+
+    def prompt_convention(self) -> str:
+        return self.box_convention
+
+    def plan(self, image: Any, instruction: str, source_caption: str = "") -> EditPlan:
+        if not instruction or not instruction.strip():
+            raise ValueError("the instruction is empty: type what to change, e.g. 'remove the dog'")
+        sent, ref_size = self.prepare(image)
+        prompt = plan_prompt(instruction, ref_size[0], ref_size[1], self.prompt_convention())
+        if source_caption.strip():
+            prompt += f"\nA description of the picture before the edit: {source_caption.strip()}"
+        turns: list[Turn] = [("user", prompt)]
+        answers: list[str] = []
+        for attempt in range(self.repair_rounds + 1):
+            start = time.monotonic()
+            answer = self.chat(turns, sent)
+            answers.append(answer)
+            log.info("[BrushEdit] planner %s answered in %.1fs (%d chars)", self.name,
+                     time.monotonic() - start, len(answer))
+            try:
+                return plan_from_answer(answer, image.size, self.box_convention, ref_size, backend=self.name)
+            except PlanParseError as exc:
+                problem = str(exc)
+                log.warning("[BrushEdit] planner answer unusable (%s)%s", problem,
+                            "; asking once more" if attempt < self.repair_rounds else "")
+                turns = turns + [("assistant", answer), ("user", repair_prompt(answer, problem))]
+        shown = "; ".join(f"answer {i + 1}: {quote(a)}" for i, a in enumerate(answers))
+        raise PlanParseError(
+            f"the planner ({self.name}) gave no usable plan after {len(answers)} tries - {problem}. "
+            f"{shown}. Fix: use a stronger model, or type the category/object/caption/box into the "
+            "planner node's override inputs, or use the rule-based planner."
+        )
+
+
+__all__ = [
+    "ChatPlanner", "Planner", "PlannerAuthError", "PlannerError", "PlannerHTTPError",
+    "PlannerModelNotFound", "PlannerTimeout", "PlannerUnreachable", "RulesPlanner", "SYSTEM_PROMPT",
+]

@@ -1,0 +1,192 @@
+"""Original GroundingDINO ``.pth`` state dicts (IDEA-Research layout) -> transformers layout.
+
+Key facts follow transformers' ``convert_grounding_dino_to_hf.py``; the code is our own. The
+model size (Swin-T / Swin-B backbone, layer counts, widths) is read from tensor shapes.
+"""
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import torch
+
+#: attention heads of the published encoder/decoder (not recoverable from shapes)
+TRANSFORMER_HEADS = 8
+_BB = "model.backbone.conv_encoder.model."
+
+_BACKBONE_BLOCK = {
+    "norm1": "layernorm_before", "norm2": "layernorm_after",
+    "attn.relative_position_bias_table": "attention.self.relative_position_bias_table",
+    "attn.proj": "attention.output.dense", "mlp.fc1": "intermediate.dense", "mlp.fc2": "output.dense",
+}
+_DEFORMABLE = {
+    "self_attn.sampling_offsets": "self_attn.sampling_offsets", "self_attn.attention_weights": "self_attn.attention_weights",
+    "self_attn.value_proj": "self_attn.value_proj", "self_attn.output_proj": "self_attn.output_proj",
+    "norm1": "self_attn_layer_norm", "linear1": "fc1", "linear2": "fc2", "norm2": "final_layer_norm",
+}
+_TEXT = {
+    "self_attn.out_proj": "self_attn.out_proj", "linear1": "fc1", "linear2": "fc2",
+    "norm1": "layer_norm_before", "norm2": "layer_norm_after",
+}
+_FUSION = {
+    "gamma_v": "vision_param", "gamma_l": "text_param",
+    "layer_norm_v": "layer_norm_vision", "layer_norm_l": "layer_norm_text",
+    "attn.v_proj": "attn.vision_proj", "attn.l_proj": "attn.text_proj",
+    "attn.values_v_proj": "attn.values_vision_proj", "attn.values_l_proj": "attn.values_text_proj",
+    "attn.out_v_proj": "attn.out_vision_proj", "attn.out_l_proj": "attn.out_text_proj",
+}
+_DECODER = {
+    "cross_attn.sampling_offsets": "encoder_attn.sampling_offsets",
+    "cross_attn.attention_weights": "encoder_attn.attention_weights",
+    "cross_attn.value_proj": "encoder_attn.value_proj", "cross_attn.output_proj": "encoder_attn.output_proj",
+    "norm1": "encoder_attn_layer_norm", "ca_text.out_proj": "encoder_attn_text.out_proj",
+    "catext_norm": "encoder_attn_text_layer_norm", "self_attn.out_proj": "self_attn.out_proj",
+    "norm2": "self_attn_layer_norm", "linear1": "fc1", "linear2": "fc2", "norm3": "final_layer_norm",
+}
+_PREFIXES = [
+    ("bert.", "model.text_backbone."), ("input_proj.", "model.input_proj_vision."),
+    ("feat_map.", "model.text_projection."), ("transformer.decoder.ref_point_head.", "model.decoder.reference_points_head."),
+    ("transformer.decoder.bbox_embed.", "model.decoder.bbox_embed."), ("transformer.enc_output.", "model.enc_output."),
+    ("transformer.enc_output_norm.", "model.enc_output_norm."),
+    ("transformer.enc_out_bbox_embed.", "model.encoder_output_bbox_embed."),
+    ("transformer.decoder.norm.", "model.decoder.layer_norm."), ("transformer.tgt_embed.", "model.query_position_embeddings."),
+    ("transformer.level_embed", "model.level_embed"), ("bbox_embed.", "bbox_embed."),
+]
+#: buffers / unused parts of the original file that the transformers model does not hold
+_IGNORED = re.compile(r"(relative_position_index|attn_mask|position_ids|^bert\.pooler\.|label_enc)")
+
+
+def unwrap(sd: dict[str, Any]) -> dict[str, Any]:
+    """The model weights of an original checkpoint (``{"model": ...}``, optional ``module.`` prefix)."""
+    if "model" in sd and isinstance(sd["model"], dict):
+        sd = sd["model"]
+    return {(k[7:] if k.startswith("module.") else k): v for k, v in sd.items()}
+
+
+def is_original_gdino(sd: dict[str, Any]) -> bool:
+    """True for the IDEA-Research GroundingDINO layout (Swin ``backbone.0.*`` + ``transformer.*`` + ``bert.*``)."""
+    return "backbone.0.patch_embed.proj.weight" in sd and any(k.startswith("transformer.encoder.") for k in sd)
+
+
+def _indices(sd: dict[str, Any], pattern: str) -> list[int]:
+    rx = re.compile(pattern)
+    return sorted({int(m.group(1)) for k in sd if (m := rx.match(k))})
+
+
+def gdino_config_dict(sd: dict[str, torch.Tensor]) -> tuple[str, dict[str, Any]]:
+    """(variant name, kwargs for ``GroundingDinoConfig``) read from an original state dict."""
+    embed_dim = int(sd["backbone.0.patch_embed.proj.weight"].shape[0])
+    stages = _indices(sd, r"^backbone\.0\.layers\.(\d+)\.")
+    depths, heads = [], []
+    window = 7
+    for s in stages:
+        depths.append(len(_indices(sd, rf"^backbone\.0\.layers\.{s}\.blocks\.(\d+)\.")))
+        table = sd[f"backbone.0.layers.{s}.blocks.0.attn.relative_position_bias_table"]
+        heads.append(int(table.shape[1]))
+        window = (int(round(math.sqrt(table.shape[0]))) + 1) // 2
+    out_indices = [i + 1 for i in _indices(sd, r"^backbone\.0\.norm(\d+)\.")]
+    level_embed = sd["transformer.level_embed"]
+    d_model, levels = int(level_embed.shape[1]), int(level_embed.shape[0])
+    enc_layers = _indices(sd, r"^transformer\.encoder\.layers\.(\d+)\.")
+    dec_layers = _indices(sd, r"^transformer\.decoder\.layers\.(\d+)\.")
+
+    def points(key: str) -> int:
+        n = int(sd[key].shape[0])
+        if n % (levels * TRANSFORMER_HEADS):
+            raise ValueError(f"Unknown GroundingDINO variant: {key} has {n} rows, not a multiple of "
+                             f"{levels} levels x {TRANSFORMER_HEADS} heads.")
+        return n // (levels * TRANSFORMER_HEADS)
+
+    text_hidden = int(sd["bert.embeddings.word_embeddings.weight"].shape[1])
+    text = dict(
+        model_type="bert", vocab_size=int(sd["bert.embeddings.word_embeddings.weight"].shape[0]),
+        hidden_size=text_hidden, num_hidden_layers=len(_indices(sd, r"^bert\.encoder\.layer\.(\d+)\.")),
+        num_attention_heads=max(1, text_hidden // 64),
+        intermediate_size=int(sd["bert.encoder.layer.0.intermediate.dense.weight"].shape[0]),
+        max_position_embeddings=int(sd["bert.embeddings.position_embeddings.weight"].shape[0]),
+        type_vocab_size=int(sd["bert.embeddings.token_type_embeddings.weight"].shape[0]),
+    )
+    backbone = dict(
+        model_type="swin", embed_dim=embed_dim, depths=depths, num_heads=heads, window_size=window,
+        image_size=224 if window == 7 else 384, out_indices=out_indices,
+    )
+    cfg = dict(
+        backbone_config=backbone, text_config=text, d_model=d_model, num_feature_levels=levels,
+        encoder_layers=len(enc_layers), decoder_layers=len(dec_layers),
+        encoder_attention_heads=TRANSFORMER_HEADS, decoder_attention_heads=TRANSFORMER_HEADS,
+        encoder_ffn_dim=int(sd["transformer.encoder.layers.0.linear1.weight"].shape[0]),
+        decoder_ffn_dim=int(sd["transformer.decoder.layers.0.linear1.weight"].shape[0]),
+        encoder_n_points=points("transformer.encoder.layers.0.self_attn.attention_weights.weight"),
+        decoder_n_points=points("transformer.decoder.layers.0.cross_attn.attention_weights.weight"),
+        num_queries=int(sd["transformer.tgt_embed.weight"].shape[0]),
+    )
+    names = {96: "swin-t", 128: "swin-b"}
+    return names.get(embed_dim, f"swin-custom-{embed_dim}"), cfg
+
+
+def _split_qkv(out: dict[str, torch.Tensor], prefix: str, weight: torch.Tensor, bias: torch.Tensor) -> None:
+    for name, w, b in zip(("query", "key", "value"), weight.chunk(3, dim=0), bias.chunk(3, dim=0)):
+        out[f"{prefix}.{name}.weight"] = w
+        out[f"{prefix}.{name}.bias"] = b
+
+
+def _map_sub(rest: str, table: dict[str, str]) -> str | None:
+    for src, dst in table.items():
+        if rest == src or rest.startswith(src + "."):
+            return dst + rest[len(src):]
+    return None
+
+
+def _rename(key: str) -> str | None:
+    """New key for one original key, or None when the key has no plain 1:1 counterpart."""
+    if m := re.match(r"^backbone\.0\.patch_embed\.(proj|norm)\.(.+)$", key):
+        sub = "patch_embeddings.projection" if m.group(1) == "proj" else "norm"
+        return f"{_BB}embeddings.{sub}.{m.group(2)}"
+    if m := re.match(r"^backbone\.0\.layers\.(\d+)\.blocks\.(\d+)\.(.+)$", key):
+        new = _map_sub(m.group(3), _BACKBONE_BLOCK)
+        return None if new is None else f"{_BB}encoder.layers.{m.group(1)}.blocks.{m.group(2)}.{new}"
+    if m := re.match(r"^backbone\.0\.layers\.(\d+)\.downsample\.(.+)$", key):
+        return f"{_BB}encoder.layers.{m.group(1)}.downsample.{m.group(2)}"
+    if m := re.match(r"^backbone\.0\.norm(\d+)\.(.+)$", key):
+        return f"{_BB}hidden_states_norms.stage{int(m.group(1)) + 1}.{m.group(2)}"
+    for group, table, target in (("layers", _DEFORMABLE, "deformable_layer"), ("text_layers", _TEXT, "text_enhancer_layer"),
+                                 ("fusion_layers", _FUSION, "fusion_layer")):
+        if m := re.match(rf"^transformer\.encoder\.{group}\.(\d+)\.(.+)$", key):
+            new = _map_sub(m.group(2), table)
+            return None if new is None else f"model.encoder.layers.{m.group(1)}.{target}.{new}"
+    if m := re.match(r"^transformer\.decoder\.layers\.(\d+)\.(.+)$", key):
+        new = _map_sub(m.group(2), _DECODER)
+        return None if new is None else f"model.decoder.layers.{m.group(1)}.{new}"
+    for src, dst in _PREFIXES:
+        if key.startswith(src):
+            return dst + key[len(src):]
+    return None
+
+
+def convert_gdino_state_dict(sd: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """(transformers state dict, original keys that were not used)."""
+    out: dict[str, torch.Tensor] = {}
+    unused: list[str] = []
+    for key, value in sd.items():
+        if m := re.match(r"^(.*)\.(qkv|in_proj)[._](weight)$", key):
+            base, kind = m.group(1), m.group(2)
+            bias = sd[key.replace("weight", "bias")]
+            if kind == "qkv" and (b := re.match(r"^backbone\.0\.layers\.(\d+)\.blocks\.(\d+)\.attn$", base)):
+                _split_qkv(out, f"{_BB}encoder.layers.{b.group(1)}.blocks.{b.group(2)}.attention.self", value, bias)
+                continue
+            if t := re.match(r"^transformer\.encoder\.text_layers\.(\d+)\.self_attn$", base):
+                _split_qkv(out, f"model.encoder.layers.{t.group(1)}.text_enhancer_layer.self_attn", value, bias)
+                continue
+            if d := re.match(r"^transformer\.decoder\.layers\.(\d+)\.(self_attn|ca_text)$", base):
+                name = "self_attn" if d.group(2) == "self_attn" else "encoder_attn_text"
+                _split_qkv(out, f"model.decoder.layers.{d.group(1)}.{name}", value, bias)
+                continue
+        if re.search(r"\.(qkv\.bias|in_proj_bias)$", key):
+            continue  # consumed with its weight
+        new = _rename(key)
+        if new is None or _IGNORED.search(key):
+            unused.append(key)
+            continue
+        out[new] = value
+    return out, unused

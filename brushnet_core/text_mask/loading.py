@@ -1,0 +1,199 @@
+"""Load GroundingDINO / SAM from original checkpoints or Hugging Face folders, offline only."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any, Callable, Iterable
+
+import torch
+
+from . import dino_convert, sam_convert
+from .detect import CLS_ID, DOT_ID, SEP_ID, DinoBundle
+from .segment import IMAGENET_MEAN, IMAGENET_STD, SamBundle
+
+log = logging.getLogger(__name__)
+
+StateDictReader = Callable[[str], dict[str, Any]]
+SAM_CLASSES = {"sam": "SamModel", "sam_hq": "SamHQModel", "sam2": "Sam2Model"}
+VOCAB_FILES = ("tokenizer.json", "vocab.txt")
+
+
+def read_state_dict(path: str) -> dict[str, Any]:
+    """Weights of a .safetensors or a .pth/.pt/.bin file (pickles only with ``weights_only=True``)."""
+    if path.endswith(".safetensors"):
+        from safetensors.torch import load_file
+
+        return load_file(path, device="cpu")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - re-raised with the file named
+        raise ValueError(f"Could not read {path} as a weights-only torch checkpoint: {exc}") from exc
+
+
+def is_hf_folder(path: str) -> bool:
+    return os.path.isdir(path) and os.path.isfile(os.path.join(path, "config.json"))
+
+
+def _model_type(folder: str) -> str:
+    with open(os.path.join(folder, "config.json"), encoding="utf-8") as fh:
+        return str(json.load(fh).get("model_type", ""))
+
+
+def _build_from_state_dict(cls: Any, config: Any, sd: dict[str, torch.Tensor], what: str) -> Any:
+    """Instantiate without random init, load ``sd`` strictly except for buffers built in __init__."""
+    from transformers.modeling_utils import no_init_weights
+
+    with no_init_weights():
+        model = cls(config)
+    buffers = {name for name, _ in model.named_buffers()}
+    missing, _unexpected = model.load_state_dict(sd, strict=False)
+    missing = [k for k in missing if k not in buffers]
+    if missing:
+        raise ValueError(
+            f"Unknown {what} variant: {len(missing)} weights are missing after conversion "
+            f"(e.g. {', '.join(missing[:3])}). The file may be a different model or a newer release."
+        )
+    return model.eval()
+
+
+# ----------------------------------------------------------------------------- SAM
+
+
+def _sam_preprocessor(folder: str, bundle: SamBundle) -> None:
+    path = os.path.join(folder, "preprocessor_config.json")
+    if not os.path.isfile(path):
+        return
+    with open(path, encoding="utf-8") as fh:
+        cfg = json.load(fh)
+    bundle.mean = tuple(cfg.get("image_mean", IMAGENET_MEAN))
+    bundle.std = tuple(cfg.get("image_std", IMAGENET_STD))
+    size = cfg.get("size") or {}
+    bundle.image_size = int(size.get("longest_edge") or size.get("height") or bundle.image_size)
+
+
+def load_sam(path: str, reader: StateDictReader = read_state_dict) -> SamBundle:
+    """SAM / SAM-HQ / SAM 2 from a Hugging Face folder, or original SAM from a .pth/.safetensors file."""
+    import transformers
+
+    if os.path.isdir(path):
+        if not is_hf_folder(path):
+            raise FileNotFoundError(f"{path} is a folder without config.json; a Hugging Face SAM folder needs "
+                                    "config.json and model.safetensors.")
+        kind = _model_type(path)
+        if kind not in SAM_CLASSES:
+            raise ValueError(f"{path}/config.json has model_type {kind!r}; expected one of {sorted(SAM_CLASSES)}.")
+        cls = getattr(transformers, SAM_CLASSES[kind])
+        model = cls.from_pretrained(path, local_files_only=True, dtype=torch.float32).eval()
+        size = getattr(getattr(model.config, "vision_config", None), "image_size", None) or 1024
+        bundle = SamBundle(model=model, kind=kind, image_size=int(size), source=path, variant=kind)
+        _sam_preprocessor(path, bundle)
+        return bundle
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"SAM model not found: {path}")
+    sd = reader(path)
+    if any(k.startswith("vision_encoder.") for k in sd):
+        raise ValueError(f"{os.path.basename(path)} holds Hugging Face-layout SAM weights without their config; "
+                         "put it in a folder with its config.json (and preprocessor_config.json) under models/sams/.")
+    sam_convert.check_supported(sd, path)
+    variant, cfg = sam_convert.sam_config_dict(sd)
+    config = transformers.SamConfig(**cfg)
+    model = _build_from_state_dict(transformers.SamModel, config, sam_convert.convert_sam_state_dict(sd), "SAM")
+    log.info("[BrushEdit] SAM %s loaded from %s", variant, path)
+    return SamBundle(model=model, kind="sam", image_size=config.vision_config.image_size, source=path, variant=variant)
+
+
+# ----------------------------------------------------------------------------- GroundingDINO
+
+
+def find_vocab_dir(candidates: Iterable[str]) -> str | None:
+    """First folder among ``candidates`` holding a BERT tokenizer (tokenizer.json or vocab.txt)."""
+    for folder in candidates:
+        if folder and os.path.isdir(folder) and any(os.path.isfile(os.path.join(folder, f)) for f in VOCAB_FILES):
+            return folder
+    return None
+
+
+def load_tokenizer(folder: str) -> Any:
+    """BERT (uncased) tokenizer from a local folder; checks the ids GroundingDINO hard-codes."""
+    import transformers
+
+    if any(os.path.isfile(os.path.join(folder, f)) for f in ("tokenizer.json", "tokenizer_config.json")):
+        tok = transformers.AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    else:
+        vocab_file = os.path.join(folder, "vocab.txt")
+        tok = transformers.BertTokenizer(vocab_file=vocab_file, do_lower_case=True)
+        with open(vocab_file, encoding="utf-8") as fh:
+            lines = sum(1 for _ in fh)
+        if len(getattr(tok, "vocab", {})) < lines:  # transformers 5 ignores vocab_file= and needs vocab=
+            with open(vocab_file, encoding="utf-8") as fh:
+                vocab = {line.rstrip("\n"): i for i, line in enumerate(fh)}
+            tok = transformers.BertTokenizer(vocab=vocab, do_lower_case=True)
+    ids = tok.convert_tokens_to_ids(["[CLS]", "[SEP]", "."])
+    if ids != [CLS_ID, SEP_ID, DOT_ID]:
+        raise ValueError(
+            f"The tokenizer in {folder} is not bert-base-uncased: [CLS], [SEP] and '.' have ids {ids}, "
+            f"GroundingDINO needs {[CLS_ID, SEP_ID, DOT_ID]}. Use the vocab.txt of bert-base-uncased."
+        )
+    return tok
+
+
+def _vocab_error(path: str, searched: list[str]) -> FileNotFoundError:
+    where = "\n  ".join(searched)
+    return FileNotFoundError(
+        "GroundingDINO's original checkpoint uses the bert-base-uncased text encoder, whose vocabulary must be "
+        f"available offline. Put bert-base-uncased's vocab.txt (or tokenizer.json) next to the checkpoint "
+        f"({os.path.join(os.path.dirname(path), 'vocab.txt')}) or into models/bert-base-uncased/. Searched:\n  {where}"
+    )
+
+
+def load_grounding_dino(path: str, vocab_dirs: Iterable[str] = (), reader: StateDictReader = read_state_dict) -> DinoBundle:
+    """GroundingDINO from a Hugging Face folder or an original .pth (vocab looked up in ``vocab_dirs``)."""
+    import transformers
+
+    if os.path.isdir(path):
+        if not is_hf_folder(path):
+            raise FileNotFoundError(f"{path} is a folder without config.json; a Hugging Face GroundingDINO folder "
+                                    "needs config.json, model.safetensors and its tokenizer files.")
+        if _model_type(path) != "grounding-dino":
+            raise ValueError(f"{path}/config.json has model_type {_model_type(path)!r}, not 'grounding-dino'.")
+        if find_vocab_dir([path]) is None:
+            raise FileNotFoundError(f"{path} has no tokenizer vocabulary (tokenizer.json or vocab.txt); copy the "
+                                    "tokenizer files of the model (e.g. from IDEA-Research/grounding-dino-tiny) there.")
+        tok = load_tokenizer(path)
+        model = transformers.GroundingDinoForObjectDetection.from_pretrained(
+            path, local_files_only=True, dtype=torch.float32
+        ).eval()
+        bundle = DinoBundle(model=model, tokenizer=tok, source=path, variant="hf")
+        _dino_preprocessor(path, bundle)
+        return bundle
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"GroundingDINO model not found: {path}")
+    stem = os.path.splitext(path)[0]
+    searched = [os.path.dirname(path), stem, os.path.join(os.path.dirname(path), "bert-base-uncased"), *vocab_dirs]
+    vocab_dir = find_vocab_dir(searched)
+    if vocab_dir is None:
+        raise _vocab_error(path, searched)
+    sd = dino_convert.unwrap(reader(path))
+    if not dino_convert.is_original_gdino(sd):
+        sample = ", ".join(sorted(sd)[:4])
+        raise ValueError(f"Not a GroundingDINO checkpoint: {path} (expected keys 'backbone.0.*' and 'transformer.*', "
+                         f"found e.g. {sample}). Use groundingdino_swint_ogc.pth / groundingdino_swinb_cogcoor.pth "
+                         "or a Hugging Face GroundingDINO folder.")
+    variant, cfg = dino_convert.gdino_config_dict(sd)
+    config = transformers.GroundingDinoConfig(**cfg)
+    converted, unused = dino_convert.convert_gdino_state_dict(sd)
+    if unused:
+        log.debug("[BrushEdit] GroundingDINO: %d original keys not used (e.g. %s)", len(unused), unused[:3])
+    model = _build_from_state_dict(transformers.GroundingDinoForObjectDetection, config, converted, "GroundingDINO")
+    log.info("[BrushEdit] GroundingDINO %s loaded from %s (vocabulary from %s)", variant, path, vocab_dir)
+    return DinoBundle(model=model, tokenizer=load_tokenizer(vocab_dir), source=path, variant=variant)
+
+
+def _dino_preprocessor(folder: str, bundle: DinoBundle) -> None:
+    path = os.path.join(folder, "preprocessor_config.json")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as fh:
+            size = json.load(fh).get("size") or {}
+        bundle.short_side = int(size.get("shortest_edge", bundle.short_side))
+        bundle.max_side = int(size.get("longest_edge", bundle.max_side))

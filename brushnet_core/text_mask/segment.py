@@ -1,0 +1,118 @@
+"""SAM / SAM-HQ / SAM 2 box -> mask with image embeddings cached per image content."""
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass
+class SamBundle:
+    """A loaded SAM-family model plus what is needed to run it.
+
+    ``kind`` is "sam", "sam_hq" or "sam2". ``cache`` maps image keys to encoder outputs;
+    ``encoder_calls`` counts real image-encoder runs (cache misses).
+    """
+
+    model: Any
+    kind: str
+    image_size: int = 1024
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    source: str = ""
+    variant: str = ""
+    cache_size: int = 4
+    cache: OrderedDict = field(default_factory=OrderedDict)
+    encoder_calls: int = 0
+
+    @property
+    def keeps_aspect(self) -> bool:
+        """SAM and SAM-HQ resize the longest side and pad; SAM 2 resizes to a square."""
+        return self.kind != "sam2"
+
+
+def image_key(image: torch.Tensor) -> str:
+    """Content hash of one HWC float image (used as the embedding cache key)."""
+    data = (image.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu().contiguous()
+    digest = hashlib.sha1(data.numpy().tobytes()).hexdigest()
+    return f"{tuple(image.shape)}:{digest}"
+
+
+def _resized_hw(bundle: SamBundle, h: int, w: int) -> tuple[int, int]:
+    if not bundle.keeps_aspect:
+        return bundle.image_size, bundle.image_size
+    scale = bundle.image_size / max(h, w)
+    return int(h * scale + 0.5), int(w * scale + 0.5)
+
+
+def preprocess(bundle: SamBundle, image: torch.Tensor, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """HWC [0,1] image -> normalised (1,3,S,S) pixel values in the model's input frame."""
+    h, w = image.shape[:2]
+    rh, rw = _resized_hw(bundle, h, w)
+    x = image[..., :3].permute(2, 0, 1).unsqueeze(0).to(device=device, dtype=torch.float32)
+    if (rh, rw) != (h, w):
+        x = F.interpolate(x, size=(rh, rw), mode="bilinear", align_corners=False, antialias=True)
+    mean = torch.tensor(bundle.mean, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(bundle.std, device=device).view(1, 3, 1, 1)
+    x = (x.clamp(0, 1) - mean) / std
+    s = bundle.image_size
+    if (rh, rw) != (s, s):
+        x = F.pad(x, (0, s - rw, 0, s - rh))
+    return x.to(dtype)
+
+
+def embed(bundle: SamBundle, image: torch.Tensor, device: torch.device, dtype: torch.dtype) -> dict[str, Any]:
+    """Image-encoder outputs for one image, from the cache when the same pixels were seen before."""
+    key = f"{image_key(image)}:{device}:{dtype}"
+    hit = bundle.cache.get(key)
+    if hit is not None:
+        bundle.cache.move_to_end(key)
+        return hit
+    pixels = preprocess(bundle, image, device, dtype)
+    model = bundle.model
+    with torch.inference_mode():
+        if bundle.kind == "sam_hq":
+            emb, inter = model.get_image_embeddings(pixels)
+            out = {"image_embeddings": emb, "intermediate_embeddings": inter}
+        else:
+            out = {"image_embeddings": model.get_image_embeddings(pixels)}
+    bundle.encoder_calls += 1
+    bundle.cache[key] = out
+    while len(bundle.cache) > bundle.cache_size:
+        bundle.cache.popitem(last=False)
+    return out
+
+
+def boxes_to_masks(
+    bundle: SamBundle, image: torch.Tensor, boxes: torch.Tensor, device: torch.device, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Masks (N,H,W bool, CPU) and predicted IoU scores (N,) for N xyxy pixel boxes on one HWC image."""
+    h, w = image.shape[:2]
+    if boxes.numel() == 0:
+        return torch.zeros((0, h, w), dtype=torch.bool), torch.zeros(0)
+    emb = embed(bundle, image, device, dtype)
+    rh, rw = _resized_hw(bundle, h, w)
+    scale = torch.tensor([rw / w, rh / h, rw / w, rh / h])
+    prompt = (boxes.float().cpu() * scale).unsqueeze(0).to(device=device, dtype=dtype)
+    with torch.inference_mode():
+        out = bundle.model(input_boxes=prompt, multimask_output=False, **emb)
+    low = out.pred_masks[0, :, 0].float()  # (N, h', w')
+    masks = torch.cat([_upscale(bundle, part, (h, w), (rh, rw)) for part in low.split(8)])
+    return masks, out.iou_scores[0, :, 0].float().cpu()
+
+
+def _upscale(bundle: SamBundle, low: torch.Tensor, size: tuple[int, int], resized: tuple[int, int]) -> torch.Tensor:
+    """Low-res mask logits (n,h',w') -> (n,H,W) bool masks at image size (chunked by the caller)."""
+    s = bundle.image_size
+    x = low.unsqueeze(1)
+    if bundle.keeps_aspect:
+        x = F.interpolate(x, size=(s, s), mode="bilinear", align_corners=False)[..., : resized[0], : resized[1]]
+    full = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+    return (full[:, 0] > 0.0).cpu()

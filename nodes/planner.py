@@ -1,0 +1,320 @@
+"""BrushEdit instruction planner nodes: planner backends, the planner, and the plan -> mask node."""
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+import torch
+from comfy_api.latest import io, ui
+
+import folder_paths
+
+from ..brushnet_core.planner.backend import RulesPlanner
+from ..brushnet_core.planner.http_backend import HTTPPlanner, HTTPPlannerConfig
+from ..brushnet_core.planner.plan import CATEGORIES, NEEDS_OBJECT, EditPlan, parse_box_text
+from ..brushnet_core.planner.plan_mask import box_mask, mask_for_plan
+from ..brushnet_core.planner.prompts import BOX_CONVENTIONS
+
+log = logging.getLogger("BrushEdit")
+
+PlannerType = io.Custom("BRUSHEDIT_PLANNER")
+PlanType = io.Custom("BRUSHEDIT_PLAN")
+VLM_FAMILIES = ("auto", "qwen2_vl", "qwen2_5_vl", "qwen3_vl")
+
+
+def image_to_pil(image: torch.Tensor):
+    """ComfyUI IMAGE [B, H, W, C] -> PIL image of the first batch item."""
+    from PIL import Image
+
+    if image.ndim != 4 or image.shape[-1] not in (3, 4):
+        raise ValueError(f"image has shape {tuple(image.shape)}; expected a ComfyUI IMAGE [B, H, W, 3]")
+    if image.shape[0] > 1:
+        log.warning("[BrushEdit] planner got a batch of %d images; it plans from the first one", image.shape[0])
+    arr = (image[0, :, :, :3].clamp(0, 1).cpu().numpy() * 255.0).round().astype(np.uint8)
+    return Image.fromarray(arr)
+
+
+def list_llm_folders() -> list[str]:
+    """Model folders (with a config.json) under models/LLM, as relative names."""
+    found: list[str] = []
+    try:
+        roots = folder_paths.get_folder_paths("LLM")
+    except KeyError:
+        roots = []
+    for root in roots:
+        if not os.path.isdir(root):
+            continue
+        for dirpath, _dirs, files in os.walk(root):
+            if "config.json" in files and dirpath != root:
+                found.append(os.path.relpath(dirpath, root).replace(os.sep, "/"))
+    return sorted(set(found)) or ["(no model folders in models/LLM)"]
+
+
+def resolve_llm_folder(name: str) -> str:
+    for root in folder_paths.get_folder_paths("LLM"):
+        path = os.path.join(root, name)
+        if os.path.isfile(os.path.join(path, "config.json")):
+            return path
+    raise FileNotFoundError(
+        f"no model folder {name!r} with a config.json under models/LLM ({folder_paths.get_folder_paths('LLM')}); "
+        "download a Qwen2-VL / Qwen2.5-VL / Qwen3-VL repository into models/LLM/<name>/"
+    )
+
+
+class BrushEditPlannerRules(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="BrushEditPlannerRules",
+            display_name="BrushEdit Planner Backend (rules, no model)",
+            category="BrushEdit/planner",
+            description="A planner that needs no model: keyword rules classify the instruction, pick the "
+                        "object phrase and write the caption. Instant and deterministic; it cannot see the image.",
+            inputs=[],
+            outputs=[PlannerType.Output(display_name="planner", tooltip="Connect to BrushEdit Planner.")],
+        )
+
+    @classmethod
+    def execute(cls) -> io.NodeOutput:
+        return io.NodeOutput(RulesPlanner())
+
+
+class BrushEditPlannerOpenAI(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="BrushEditPlannerOpenAI",
+            display_name="BrushEdit Planner Backend (OpenAI-compatible API)",
+            category="BrushEdit/planner",
+            description="Plans with a vision model behind an OpenAI-compatible /v1/chat/completions endpoint "
+                        "(OpenAI, vLLM, llama.cpp server, LM Studio, Ollama). The API key is read from the "
+                        "environment variable you name here - never typed into the workflow.",
+            inputs=[
+                io.String.Input("base_url", default="http://127.0.0.1:11434/v1",
+                                tooltip="Server base URL ending in /v1, e.g. https://api.openai.com/v1 or "
+                                        "http://127.0.0.1:8000/v1 (vLLM)."),
+                io.String.Input("model", default="qwen2.5vl:7b",
+                                tooltip="Model name as the server knows it "
+                                        "(e.g. gpt-4o, Qwen/Qwen2.5-VL-7B-Instruct)."),
+                io.String.Input("api_key_env", default="",
+                                tooltip="NAME of the environment variable holding the API key (e.g. OPENAI_API_KEY). "
+                                        "Empty for local servers without a key. Never type the key itself."),
+                io.Float.Input("timeout_s", default=120.0, min=1.0, max=3600.0, step=1.0,
+                               tooltip="Seconds to wait for one answer before retrying."),
+                io.Int.Input("retries", default=2, min=0, max=10,
+                             tooltip="Extra tries after a timeout, HTTP 429 or 5xx, with exponential backoff."),
+                io.Int.Input("max_image_side", default=1024, min=0, max=4096, step=64,
+                             tooltip="The image is downscaled so its longest side is at most this (0 = send as is)."),
+                io.Combo.Input("box_convention", options=list(BOX_CONVENTIONS), default="pixels",
+                               tooltip="How the model writes boxes: pixels of the image it was sent (GPT-4o), "
+                                       "norm1000 (0-1000, Qwen2-VL/Qwen3-VL), norm1 (0-1), or auto (by range)."),
+            ],
+            outputs=[PlannerType.Output(display_name="planner", tooltip="Connect to BrushEdit Planner.")],
+        )
+
+    @classmethod
+    def execute(cls, base_url: str, model: str, api_key_env: str, timeout_s: float, retries: int,
+                max_image_side: int, box_convention: str) -> io.NodeOutput:
+        cfg = HTTPPlannerConfig(base_url=base_url, model=model, api_key_env=api_key_env, timeout_s=timeout_s,
+                                retries=retries, max_image_side=max_image_side, box_convention=box_convention)
+        return io.NodeOutput(HTTPPlanner(cfg))
+
+
+class BrushEditPlannerLocalVLM(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="BrushEditPlannerLocalVLM",
+            display_name="BrushEdit Planner Backend (local Qwen-VL)",
+            category="BrushEdit/planner",
+            description="Loads a Qwen2-VL / Qwen2.5-VL / Qwen3-VL model folder from models/LLM offline with "
+                        "transformers, under ComfyUI's model management. Each family's box convention is handled.",
+            inputs=[
+                io.Combo.Input("model", options=list_llm_folders(),
+                               tooltip="A model folder under models/LLM (with config.json, weights, tokenizer)."),
+                io.Combo.Input("family", options=list(VLM_FAMILIES), default="auto",
+                               tooltip="Model family; auto reads config.json's model_type."),
+                io.Combo.Input("dtype", options=["auto", "float16", "bfloat16", "float32"], default="auto",
+                               tooltip="Weight dtype; auto = ComfyUI's choice for the device (float32 on CPU)."),
+                io.Int.Input("max_new_tokens", default=256, min=16, max=2048,
+                             tooltip="Upper bound on the answer length."),
+                io.Int.Input("max_image_side", default=1024, min=64, max=4096, step=32,
+                             tooltip="The image is downscaled to at most this side before the model sees it."),
+            ],
+            outputs=[PlannerType.Output(display_name="planner", tooltip="Connect to BrushEdit Planner.")],
+        )
+
+    @classmethod
+    def execute(cls, model: str, family: str, dtype: str, max_new_tokens: int, max_image_side: int) -> io.NodeOutput:
+        from ..brushnet_core.planner.vlm_backend import load_vlm_planner
+
+        path = resolve_llm_folder(model)
+        planner = load_vlm_planner(path, family=family, dtype=resolve_dtype(dtype),
+                                   max_new_tokens=max_new_tokens, max_image_side=max_image_side,
+                                   manager=managed_vlm)
+        return io.NodeOutput(planner)
+
+
+class _VLMHolder(torch.nn.Module):
+    """Gives ModelPatcher a plain module (transformers' ``device`` property is read-only)."""
+
+    def __init__(self, model: torch.nn.Module, device: torch.device) -> None:
+        super().__init__()
+        self.inner = model
+        self.device = device
+
+
+def managed_vlm(model: torch.nn.Module):
+    """Put a transformers model under ComfyUI's model management; return ensure_loaded() -> device."""
+    import comfy.model_management as mm
+    import comfy.model_patcher
+
+    load_device, offload_device = mm.text_encoder_device(), mm.text_encoder_offload_device()
+    holder = _VLMHolder(model, offload_device)
+    patcher = comfy.model_patcher.ModelPatcher(holder, load_device=load_device, offload_device=offload_device,
+                                               size=mm.module_size(holder))
+
+    def ensure_loaded() -> torch.device:
+        mm.load_models_gpu([patcher])
+        return patcher.load_device
+
+    ensure_loaded.patcher = patcher  # type: ignore[attr-defined]
+    return ensure_loaded
+
+
+def resolve_dtype(name: str) -> torch.dtype:
+    """'auto' -> float32 on CPU, bf16/fp16 on accelerators as ComfyUI would choose."""
+    import comfy.model_management as mm
+
+    if name != "auto":
+        return {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}[name]
+    device = mm.text_encoder_device()
+    if device.type == "cpu":
+        return torch.float32
+    return torch.bfloat16 if mm.should_use_bf16(device) else torch.float16
+
+
+def _plan_inputs_complete(category: str, obj: str, caption: str, box) -> bool:
+    if category not in CATEGORIES or not caption.strip():
+        return False
+    if category in NEEDS_OBJECT and not obj.strip():
+        return False
+    return category != "addition" or box is not None
+
+
+class BrushEditPlanner(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="BrushEditPlanner",
+            display_name="BrushEdit Planner",
+            category="BrushEdit/planner",
+            description="Turns an editing instruction ('remove the dog', 'add a hat on the cat') into an edit "
+                        "category, the object phrase (for the text mask), the target caption (BrushNet's "
+                        "prompt) and, for additions, a box. Every output can be overridden by the inputs below.",
+            inputs=[
+                io.Image.Input("image", tooltip="The image to edit (the first of a batch is planned)."),
+                io.String.Input("instruction", multiline=True, default="remove the dog",
+                                tooltip="What to change, in plain words."),
+                PlannerType.Input("planner", optional=True,
+                                  tooltip="A planner backend node; without one the rule-based planner is used."),
+                io.String.Input("source_caption", optional=True, default="",
+                                tooltip="Optional description of the image before the edit; helps the "
+                                        "rule-based planner write the target caption."),
+                io.Combo.Input("override_category", options=["auto", *CATEGORIES], default="auto", optional=True,
+                               tooltip="Force the category instead of the planner's."),
+                io.String.Input("override_object", optional=True, default="",
+                                tooltip="Force the object phrase (empty = planner's)."),
+                io.String.Input("override_caption", optional=True, default="", multiline=True,
+                                tooltip="Force the target caption (empty = planner's)."),
+                io.String.Input("override_box", optional=True, default="",
+                                tooltip="Force the addition box as 'x0, y0, x1, y1' in pixels of the input image."),
+            ],
+            outputs=[
+                PlanType.Output(display_name="plan", tooltip="The whole plan, for BrushEdit Plan Mask."),
+                io.String.Output(display_name="category", tooltip="addition, remove, local, global or background."),
+                io.String.Output(display_name="object", tooltip="Object phrase: connect to the text-mask node's text."),
+                io.String.Output(display_name="target_caption",
+                                 tooltip="Caption of the edited image: connect to CLIPTextEncode's text (positive)."),
+                io.Mask.Output(display_name="box_mask", tooltip="The addition box as a mask (empty without a box)."),
+                io.Int.Output(display_name="box_x", tooltip="Box left edge in pixels (0 without a box)."),
+                io.Int.Output(display_name="box_y", tooltip="Box top edge in pixels (0 without a box)."),
+                io.Int.Output(display_name="box_width", tooltip="Box width in pixels (0 without a box)."),
+                io.Int.Output(display_name="box_height", tooltip="Box height in pixels (0 without a box)."),
+                io.String.Output(display_name="raw_answer", tooltip="What the backend answered, for inspection."),
+            ],
+        )
+
+    @classmethod
+    def execute(cls, image: torch.Tensor, instruction: str, planner=None, source_caption: str = "",
+                override_category: str = "auto", override_object: str = "", override_caption: str = "",
+                override_box: str = "") -> io.NodeOutput:
+        pil = image_to_pil(image)
+        height, width = int(image.shape[1]), int(image.shape[2])
+        box = parse_box_text(override_box)
+        category = override_category if override_category in CATEGORIES else ""
+        if category and _plan_inputs_complete(category, override_object, override_caption, box):
+            plan = EditPlan(category=category, object_phrase=override_object.strip(),
+                            target_caption=override_caption.strip(), box=box,
+                            raw_answer="(every field overridden; no planner call)", backend="user")
+        else:
+            backend = planner if planner is not None else RulesPlanner()
+            plan = backend.plan(pil, instruction, source_caption or "")
+            plan = plan.with_overrides(category or None, override_object, override_caption, box)
+        if plan.category == "addition" and plan.box is None:
+            log.warning("[BrushEdit] addition plan without a box; type one into override_box or draw a mask")
+        log.info("[BrushEdit] plan: %s", plan.summary())
+        bmask = box_mask(height, width, plan.box) if plan.box is not None else torch.zeros(1, height, width)
+        x, y, w, h = plan.box_xywh()
+        return io.NodeOutput(plan, plan.category, plan.object_phrase, plan.target_caption, bmask,
+                             x, y, w, h, plan.raw_answer, ui=ui.PreviewText(plan.summary()))
+
+
+class BrushEditPlanMask(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="BrushEditPlanMask",
+            display_name="BrushEdit Plan Mask",
+            category="BrushEdit/planner",
+            description="The mask to inpaint for a plan: remove -> object mask grown; local -> object mask; "
+                        "background -> subject mask inverted; global -> whole image; addition -> the planned box. "
+                        "The mask input (text mask or drawn) is only evaluated when the category needs it.",
+            inputs=[
+                io.Image.Input("image", tooltip="The image being edited (sets the mask size)."),
+                PlanType.Input("plan", tooltip="From BrushEdit Planner."),
+                io.Mask.Input("mask", optional=True, lazy=True,
+                              tooltip="Object mask (remove/local) or subject mask (background): from "
+                                      "BrushEditTextMask or drawn. Not needed for global and addition."),
+                io.Int.Input("grow_remove_px", default=20, min=0, max=256,
+                             tooltip="Grow the mask by this many pixels for removals (catches edges, shadows)."),
+                io.Int.Input("grow_local_px", default=0, min=0, max=256,
+                             tooltip="Grow the mask by this many pixels for local edits."),
+            ],
+            outputs=[io.Mask.Output("inpaint_mask", display_name="mask",
+                                    tooltip="The region BrushNet repaints (1 = repaint).")],
+        )
+
+    @classmethod
+    def check_lazy_status(cls, image=None, plan=None, mask=None, **_kwargs) -> list[str]:
+        if mask is not None or plan is None:
+            return []
+        needs_mask = plan.category in ("remove", "local", "background") or (
+            plan.category == "addition" and plan.box is None)
+        return ["mask"] if needs_mask else []
+
+    @classmethod
+    def execute(cls, image: torch.Tensor, plan: EditPlan, grow_remove_px: int, grow_local_px: int,
+                mask: torch.Tensor | None = None) -> io.NodeOutput:
+        batch, height, width = int(image.shape[0]), int(image.shape[1]), int(image.shape[2])
+        out = mask_for_plan(plan.category, height, width, mask=mask, box=plan.box,
+                            grow_remove_px=grow_remove_px, grow_local_px=grow_local_px,
+                            object_phrase=plan.object_phrase, batch=1)
+        if out.shape[0] == 1 and batch > 1:
+            out = out.expand(batch, -1, -1).clone()
+        return io.NodeOutput(out)
+
+
+NODES: list[type[io.ComfyNode]] = [BrushEditPlannerRules, BrushEditPlannerOpenAI, BrushEditPlannerLocalVLM,
+                                   BrushEditPlanner, BrushEditPlanMask]

@@ -1,0 +1,309 @@
+"""PowerPaint v2 (the earlier ComfyUI-BrushNet pack's `PowerPaint` and `PowerPaintCLIPLoader` nodes).
+
+PowerPaint's BrushNet branch reads a task prompt (``P_ctxt``/``P_shape``/``P_obj`` vectors encoded
+by the PowerPaint CLIP), not the user's prompt: the positive side reads the function's positive
+task prompt, the negative side its negative one. Each conditioning entry carries its side's task
+context as a model cond, so ComfyUI batches it with the right cond/uncond item.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import uuid
+from typing import Any
+
+import torch
+from comfy_api.latest import io
+
+import comfy.conds
+import comfy.model_management as mm
+import comfy.patcher_extension as pe
+import comfy.sd
+import folder_paths
+
+from ..brushnet_core.checkpoint import read_state_dict
+from ..brushnet_core.config import SD15
+from ..brushnet_core.injection import FeatureSlot, IncompatibleModelError
+from ..brushnet_core.powerpaint_model import PowerPaintModel
+from ..brushnet_core.powerpaint_tokens import FUNCTIONS, install_task_tokens, mix, read_text_encoder, task_prompts
+from ..brushnet_core.prepare import conditioning_latent, prepare_inpaint
+from ..brushnet_core.runner import ActiveWindow, BrushNetRunner
+from .apply import base_model_kind, check_pairing
+from .brushnet_patch import add_conditioning, attach_brushnet
+from .loader import list_brushnet_files, resolve_brushnet_path
+from .types import BrushNetModelType
+
+log = logging.getLogger("BrushEdit")
+
+SAVE_MEMORY = ("none", "auto", "max")
+TEXT_ENCODER_FOLDER = "text_encoders"  # ComfyUI's name for models/clip (+ models/text_encoders)
+
+
+# ----------------------------------------------------------------------------- CLIP side
+def _word_tokenizer(clip: Any) -> Any:
+    tok = getattr(clip, "tokenizer", None)
+    return getattr(tok, getattr(tok, "clip", ""), None) if tok is not None else None
+
+
+def check_sd15_clip(clip: Any, what: str = "clip") -> None:
+    """An SD1.5 CLIP-L (one CLIP-L text encoder), or a ValueError naming what it is instead."""
+    import comfy.sd1_clip
+
+    tok = getattr(clip, "tokenizer", None)
+    if tok is None:
+        raise ValueError(f"{what} is a {type(clip).__name__}, not a CLIP: connect a CLIP output")
+    if hasattr(tok, "clip_g"):
+        kind = "an SDXL CLIP (CLIP-L + CLIP-G)" if hasattr(tok, "clip_l") else "a CLIP-G (SDXL refiner) CLIP"
+    elif isinstance(tok, comfy.sd1_clip.SD1Tokenizer) and getattr(tok, "clip", "") == "clip_l":
+        return
+    elif isinstance(tok, comfy.sd1_clip.SD1Tokenizer):
+        kind = f"a {getattr(tok, 'clip', '?').replace('clip_', 'CLIP-').upper()} CLIP (e.g. SD2)"
+    else:
+        kind = f"a {type(tok).__name__.replace('Tokenizer', '')} text encoder"
+    raise ValueError(
+        f"{what} is {kind}; PowerPaint v2 needs the SD1.5 CLIP-L text encoder (e.g. "
+        "stable-diffusion-v1-5 text_encoder/model.safetensors) loaded through PowerPaintCLIPLoader"
+    )
+
+
+def check_powerpaint_clip(clip: Any, width: int) -> dict[str, torch.Tensor]:
+    """The task vectors of a CLIP from PowerPaintCLIPLoader, checked against the model's context width."""
+    check_sd15_clip(clip)
+    vectors = getattr(_word_tokenizer(clip), "powerpaint_task_tokens", None)
+    if not vectors:
+        raise ValueError(
+            "this CLIP has no PowerPaint task tokens (P_ctxt, P_shape, P_obj): connect the output of "
+            "PowerPaintCLIPLoader (SD1.5 CLIP-L + PowerPaint_Brushnet/pytorch_model.bin) to the clip input"
+        )
+    got = int(next(iter(vectors.values())).shape[-1])
+    if got != width:
+        raise ValueError(f"the PowerPaint CLIP encodes {got}-wide vectors but this PowerPaint BrushNet reads {width}")
+    return vectors
+
+
+def load_powerpaint_clip(base_path: str, powerpaint_path: str, embedding_directory: Any = None,
+                         model_options: dict | None = None):
+    """The base CLIP-L with PowerPaint's text-encoder weights and task tokens (a new CLIP object)."""
+    name = os.path.basename(powerpaint_path)
+    encoder = read_text_encoder(read_state_dict(powerpaint_path), source=name)
+    clip = comfy.sd.load_clip(ckpt_paths=[base_path], embedding_directory=embedding_directory,
+                              clip_type=comfy.sd.CLIPType.STABLE_DIFFUSION, model_options=model_options or {})
+    check_sd15_clip(clip, what=f"base {os.path.basename(base_path)}")
+    width = int(clip.cond_stage_model.clip_l.transformer.get_input_embeddings().weight.shape[-1])
+    if encoder.width != width:
+        raise ValueError(f"{name} holds {encoder.width}-wide task tokens but the base CLIP is {width} wide: "
+                         "use the SD1.5 CLIP-L (768) as base")
+    if encoder.weights:
+        try:
+            missing, unexpected = clip.load_sd(encoder.weights)
+        except RuntimeError as err:
+            raise ValueError(f"{name}: its text-encoder weights do not fit the base CLIP-L: {err}") from None
+        log.info("[BrushEdit] PowerPaint CLIP: %d text-encoder tensors from %s applied (%d ignored)",
+                 len(encoder.weights) - len(unexpected), name, len(unexpected))
+    tokenizer = copy.copy(clip.tokenizer)
+    setattr(tokenizer, tokenizer.clip, install_task_tokens(copy.copy(getattr(tokenizer, tokenizer.clip)), encoder.tokens))
+    clip.tokenizer = tokenizer
+    log.info("[BrushEdit] PowerPaint CLIP ready: task tokens %s",
+             ", ".join(f"{k} x{v.shape[0]}" for k, v in encoder.tokens.items()))
+    return clip
+
+
+def encode_text(clip: Any, text: str) -> torch.Tensor:
+    return clip.encode_from_tokens(clip.tokenize(text), return_pooled=False).float()
+
+
+class PowerPaintCLIPLoader(io.ComfyNode):
+    """Same id, inputs and output as the earlier ComfyUI-BrushNet pack's node."""
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="PowerPaintCLIPLoader",
+            display_name="PowerPaint CLIP Loader",
+            category="inpaint",
+            description="Loads the SD1.5 CLIP-L text encoder with PowerPaint's text-encoder weights and learned task "
+                        "tokens (P_ctxt, P_shape, P_obj). Connect it to the PowerPaint node's clip input.",
+            inputs=[
+                io.Combo.Input("base", options=_list_text_encoders(),
+                               tooltip="SD1.5 CLIP-L text encoder (e.g. stable-diffusion-v1-5 text_encoder/"
+                                       "model.safetensors) from models/clip or models/text_encoders."),
+                io.Combo.Input("powerpaint", options=list_brushnet_files(),
+                               tooltip="PowerPaint_Brushnet/pytorch_model.bin (the PowerPaint text encoder with the "
+                                       "task tokens) from models/inpaint or models/brushnet."),
+            ],
+            outputs=[io.Clip.Output(display_name="clip", tooltip="A new CLIP with the PowerPaint task tokens; "
+                                                                  "other nodes' CLIPs are not changed.")],
+        )
+
+    @classmethod
+    def execute(cls, base: str, powerpaint: str) -> io.NodeOutput:
+        base_path = folder_paths.get_full_path(TEXT_ENCODER_FOLDER, base)
+        if base_path is None:
+            raise FileNotFoundError(f"text encoder '{base}' not found in {folder_paths.get_folder_paths(TEXT_ENCODER_FOLDER)}")
+        clip = load_powerpaint_clip(base_path, resolve_brushnet_path(powerpaint),
+                                    embedding_directory=folder_paths.get_folder_paths("embeddings"))
+        return io.NodeOutput(clip)
+
+
+def _list_text_encoders() -> list[str]:
+    try:
+        return folder_paths.get_filename_list(TEXT_ENCODER_FOLDER)
+    except KeyError:
+        return []
+
+
+# ----------------------------------------------------------------------------- sampling side
+class PowerPaintRunner(BrushNetRunner):
+    """BrushNetRunner whose branch reads the task context of each batch item (set per call by a wrapper)."""
+
+    def __init__(self, model: PowerPaintModel, slot: FeatureSlot, conditioning: torch.Tensor, scale: float,
+                 window: ActiveWindow, contexts: tuple[torch.Tensor, torch.Tensor], save_memory: str = "none") -> None:
+        super().__init__(model, slot, conditioning, scale, window)
+        self.contexts = contexts  # (positive, negative) task contexts, [1, T, C]
+        self.save_memory = save_memory
+        self.task_context: torch.Tensor | None = None
+
+    def context_for(self, x: torch.Tensor, given: torch.Tensor | None, cond_or_uncond: list) -> torch.Tensor:
+        """The call's per-item task context; from cond/uncond order for entries not made by the node."""
+        if given is not None:
+            return given
+        chunks = len(cond_or_uncond) or 1
+        if x.shape[0] % chunks:
+            cond_or_uncond, chunks = [0], 1
+        n = x.shape[0] // chunks
+        parts = [self.contexts[1 if c == 1 else 0].to(x.device).expand(n, -1, -1) for c in cond_or_uncond or [0]]
+        return torch.cat(parts)
+
+    def prepare(self, x, timesteps, y, cond, chunks, sigma, sample_sigmas, context=None) -> None:
+        ctx = self.task_context if self.task_context is not None else self.context_for(x, None, [0] * max(chunks, 1))
+        with self.model.attention_slicing(self.save_memory):
+            super().prepare(x, timesteps, y, cond, chunks, sigma, sample_sigmas, context=ctx)
+
+
+def _task_context_wrapper(ctx_key: str, runner: PowerPaintRunner):
+    """DIFFUSION_MODEL wrapper (outside BrushNet's) handing this call's task context to the runner."""
+
+    def wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
+        x = args[0] if args else kwargs.get("x")
+        options = (args[5] if len(args) > 5 else kwargs.get("transformer_options")) or {}
+        runner.task_context = runner.context_for(x, kwargs.get(ctx_key), list(options.get("cond_or_uncond", [0])))
+        try:
+            return executor(*args, **kwargs)
+        finally:
+            runner.task_context = None
+
+    return wrapper
+
+
+def add_task_context(conditioning: list, key: str, context: torch.Tensor) -> list:
+    out = []
+    for emb, opts in conditioning:
+        opts = dict(opts)
+        opts["model_conds"] = {**opts.get("model_conds", {}), key: comfy.conds.CONDCrossAttn(context)}
+        out.append([emb, opts])
+    return out
+
+
+def unwrap_powerpaint(powerpaint: Any) -> PowerPaintModel:
+    inner = getattr(powerpaint, "model", None)
+    if type(inner).__name__ == "BrushNetModel":
+        raise ValueError("the powerpaint input is a plain BrushNet: use the BrushNet node for it, or load "
+                         "PowerPaint_Brushnet/diffusion_pytorch_model.safetensors for this node")
+    if inner is None or type(inner).__name__ != "PowerPaintModel":
+        raise ValueError(f"the powerpaint input is a {type(inner or powerpaint).__name__}: connect a BrushNet Loader "
+                         "that loaded the PowerPaint v2 BrushNet")
+    return inner
+
+
+class PowerPaint(io.ComfyNode):
+    """Same id, inputs (order) and outputs as the earlier ComfyUI-BrushNet pack's node."""
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="PowerPaint",
+            display_name="PowerPaint",
+            category="inpaint",
+            description="Adds PowerPaint v2 to an SD1.5 model: its BrushNet branch reads the chosen function's task "
+                        "prompt and its features are added into the UNet. Connect all four outputs to the sampler.",
+            inputs=[
+                io.Model.Input("model", tooltip="Any SD1.5 (non-inpainting) model, LoRAs allowed."),
+                io.Vae.Input("vae", tooltip="The VAE of that model; encodes the image with the hole blacked out."),
+                io.Image.Input("image", tooltip="The image to inpaint. Sizes not divisible by 8 are centre-cropped."),
+                io.Mask.Input("mask", tooltip="White (1) = region to repaint; binarised at 0.5."),
+                BrushNetModelType.Input("powerpaint", tooltip="The PowerPaint v2 BrushNet from the BrushNet Loader."),
+                io.Clip.Input("clip", tooltip="The CLIP from PowerPaintCLIPLoader (encodes the task prompts)."),
+                io.Conditioning.Input("positive", tooltip="Positive prompt for the UNet (for object removal the "
+                                                          "authors add 'empty scene blur', outpainting 'empty scene')."),
+                io.Conditioning.Input("negative", tooltip="Negative prompt for the UNet."),
+                io.Float.Input("fitting", default=1.0, min=0.3, max=1.0, step=0.01,
+                               tooltip="Fitting degree: how closely a shape-guided object follows the mask shape "
+                                       "(mixes P_shape with P_ctxt); 1.0 = fully."),
+                io.Combo.Input("function", options=list(FUNCTIONS), default="text guided",
+                               tooltip="PowerPaint task: which learned task prompt the branch reads."),
+                io.Float.Input("scale", default=1.0, min=0.0, max=10.0, step=0.1,
+                               tooltip="Strength of the PowerPaint features (1.0 as trained; 0 disables it)."),
+                io.Int.Input("start_at", default=0, min=0, max=10000,
+                             tooltip="First sampling step (0-based) where PowerPaint is applied."),
+                io.Int.Input("end_at", default=10000, min=0, max=10000,
+                             tooltip="PowerPaint stops before this sampling step (10000 = to the end)."),
+                io.Combo.Input("save_memory", options=list(SAVE_MEMORY), default="none", optional=True,
+                               tooltip="Compute the branch's attention in slices to save memory (auto: half the "
+                                       "heads at a time, max: one at a time); same result, slower."),
+                io.Float.Input("start_percent", default=0.0, min=0.0, max=1.0, step=0.01, optional=True,
+                               tooltip="Alternative to start_at: fraction of the noise schedule where PowerPaint starts."),
+                io.Float.Input("end_percent", default=1.0, min=0.0, max=1.0, step=0.01, optional=True,
+                               tooltip="Alternative to end_at: fraction of the noise schedule where PowerPaint stops."),
+            ],
+            outputs=[
+                io.Model.Output(display_name="model", tooltip="The model with PowerPaint attached (a patched clone)."),
+                io.Conditioning.Output(display_name="positive", tooltip="Positive conditioning carrying PowerPaint's inputs."),
+                io.Conditioning.Output(display_name="negative", tooltip="Negative conditioning carrying PowerPaint's inputs."),
+                io.Latent.Output(display_name="latent", tooltip="Empty latent of the (cropped) image size and batch: "
+                                                                  "sample it with denoise 1.0."),
+            ],
+        )
+
+    @classmethod
+    def execute(cls, model, vae, image, mask, powerpaint, clip, positive, negative, fitting: float, function: str,
+                scale: float, start_at: int, end_at: int, save_memory: str = "none", start_percent: float = 0.0,
+                end_percent: float = 1.0) -> io.NodeOutput:
+        if vae is None:
+            raise ValueError("PowerPaint needs the model's VAE: connect the VAE output of your checkpoint loader")
+        pp = unwrap_powerpaint(powerpaint)
+        if save_memory not in SAVE_MEMORY:
+            raise ValueError(f"save_memory must be one of {', '.join(SAVE_MEMORY)} (got {save_memory!r})")
+        prompts = task_prompts(function)
+        check_powerpaint_clip(clip, pp.config.cross_attention_dim)
+        base_kind = base_model_kind(model)
+        if base_kind != SD15:
+            raise IncompatibleModelError(f"PowerPaint v2 is an SD1.5 model; this base model is {base_kind.upper()}: "
+                                         "use an SD1.5 checkpoint")
+        plan = check_pairing(model, pp)
+        fitting = float(fitting)
+        pos_ctx = mix(encode_text(clip, prompts.positive_a), encode_text(clip, prompts.positive_b), fitting)
+        neg_ctx = mix(encode_text(clip, prompts.negative_a), encode_text(clip, prompts.negative_b), fitting)
+        if prompts.prompt_hint:
+            log.info("[BrushEdit] PowerPaint %s: the authors add '%s' to the positive prompt", function, prompts.prompt_hint)
+        inputs = prepare_inpaint(image, mask)
+        latent_format = model.get_model_object("latent_format")
+        masked_latent = latent_format.process_in(vae.encode(inputs.masked_image))
+        cond = conditioning_latent(masked_latent, inputs.hole.to(masked_latent.device))
+        b, _, h, w = masked_latent.shape
+        empty = {"samples": torch.zeros([b, latent_format.latent_channels, h, w], device=mm.intermediate_device())}
+        window = ActiveWindow(start_step=int(start_at), end_step=int(end_at))
+        if scale == 0.0 or window.is_empty() or start_percent >= end_percent:
+            log.info("[BrushEdit] PowerPaint disabled (scale %s, steps %s-%s): plain model returned", scale, start_at, end_at)
+            return io.NodeOutput(model, positive, negative, empty)
+        runner = PowerPaintRunner(pp, FeatureSlot(), cond, float(scale), window, (pos_ctx, neg_ctx), save_memory)
+        ctx_key = f"brushedit_powerpaint_ctx_{uuid.uuid4().hex[:12]}"
+        base = model.clone()  # the task-context wrapper must sit outside the BrushNet wrapper attach_brushnet adds
+        base.add_wrapper_with_key(pe.WrappersMP.DIFFUSION_MODEL, ctx_key, _task_context_wrapper(ctx_key, runner))
+        patched, key = attach_brushnet(base, powerpaint, plan, runner, (float(start_percent), float(end_percent)))
+        pos_out = add_task_context(add_conditioning(positive, key, cond), ctx_key, pos_ctx)
+        neg_out = add_task_context(add_conditioning(negative, key, cond), ctx_key, neg_ctx)
+        return io.NodeOutput(patched, pos_out, neg_out, empty)
+
+
+NODES = [PowerPaintCLIPLoader, PowerPaint]

@@ -1,0 +1,52 @@
+"""Text-mask fixtures: tiny random GroundingDINO / SAM written into the session's models folder."""
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+import tm_tiny  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_sam():
+    return tm_tiny.tiny_sam()
+
+
+@pytest.fixture(scope="session")
+def tiny_gdino():
+    return tm_tiny.tiny_gdino()
+
+
+@pytest.fixture(scope="session")
+def text_mask_models(models_dir: Path, tiny_sam, tiny_gdino) -> dict[str, Path]:
+    """Original-layout .pth files and Hugging Face folders of the tiny models under models_dir."""
+    from transformers import BertTokenizer
+
+    sams, gdino = models_dir / "sams", models_dir / "grounding-dino"
+    sams.mkdir(parents=True, exist_ok=True)
+    gdino.mkdir(parents=True, exist_ok=True)
+    torch.save(tm_tiny.sam_to_original(tiny_sam.state_dict()), sams / "sam_vit_tiny.pth")
+    tiny_sam.save_pretrained(sams / "tiny-sam-hf")
+    torch.save(tm_tiny.gdino_to_original(tiny_gdino.state_dict()), gdino / "groundingdino_tiny.pth")
+    tm_tiny.write_vocab(str(gdino))  # vocab.txt next to the .pth, as users are told to put it
+    hf = gdino / "tiny-gdino-hf"
+    tiny_gdino.save_pretrained(hf)
+    vocab_dir = models_dir / "_vocab"
+    BertTokenizer(vocab_file=tm_tiny.write_vocab(str(vocab_dir)), do_lower_case=True).save_pretrained(hf)
+    return {"sam_pth": sams / "sam_vit_tiny.pth", "sam_hf": sams / "tiny-sam-hf",
+            "dino_pth": gdino / "groundingdino_tiny.pth", "dino_hf": hf}
+
+
+@pytest.fixture
+def input_image(examples_dir) -> str:
+    import folder_paths
+
+    dest = Path(folder_paths.get_input_directory())
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(examples_dir / "example_4.jpeg", dest / "example_4.jpeg")
+    return "example_4.jpeg"

@@ -1,0 +1,71 @@
+"""Text-mask nodes through the real ComfyUI executor: LoadImage -> loaders -> BrushEditTextMask."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import _harness
+
+
+def _graph(dino: str, sam: str, prompt="dog", box=0.0, text=0.0, mode="union", batch=1) -> dict:
+    g = {
+        "1": {"class_type": "LoadImage", "inputs": {"image": "example_4.jpeg"}},
+        "2": {"class_type": "BrushEditGroundingDinoLoader", "inputs": {"model_name": dino}},
+        "3": {"class_type": "BrushEditSAMLoader", "inputs": {"model_name": sam}},
+        "5": {"class_type": "BrushEditTextMask",
+              "inputs": {"grounding_dino": ["2", 0], "sam": ["3", 0], "image": ["4", 0] if batch > 1 else ["1", 0],
+                         "prompt": prompt, "box_threshold": box, "text_threshold": text, "mode": mode,
+                         "detection_size": 256}},
+        "6": {"class_type": "PreviewImage", "inputs": {"images": ["5", 2]}},
+    }
+    if batch > 1:
+        g["4"] = {"class_type": "RepeatImageBatch", "inputs": {"image": ["1", 0], "amount": batch}}
+    return g
+
+
+def test_loaders_list_original_files_and_hf_folders(text_mask_models):
+    mod = _harness.pack_module("nodes.text_mask")
+    assert {"groundingdino_tiny.pth", "tiny-gdino-hf"} <= set(mod.list_choices("grounding-dino"))
+    sams = mod.list_choices("sams")
+    assert {"sam_vit_tiny.pth", "tiny-sam-hf"} <= set(sams)
+    assert not any(name.endswith(".json") for name in sams)
+
+
+def test_original_checkpoints_give_an_image_sized_mask(text_mask_models, input_image):
+    run = _harness.run_prompt(_graph("groundingdino_tiny.pth", "sam_vit_tiny.pth"))
+    mask, info, preview = run.outputs("5")
+    assert mask.shape == (1, 690, 1150) and preview.shape == (1, 690, 1150, 3)
+    data = json.loads(info)
+    assert data["phrases"] == ["dog"] and data["images"][0]["detections"]
+    assert 0 < mask.sum() and set(mask.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_hf_folders_and_original_files_give_the_same_mask(text_mask_models, input_image):
+    a = _harness.run_prompt(_graph("groundingdino_tiny.pth", "sam_vit_tiny.pth")).outputs("5")[0]
+    b = _harness.run_prompt(_graph("tiny-gdino-hf", "tiny-sam-hf")).outputs("5")[0]
+    assert torch.equal(a, b)
+
+
+def test_batch_with_nothing_found_keeps_every_image(text_mask_models, input_image):
+    run = _harness.run_prompt(_graph("groundingdino_tiny.pth", "sam_vit_tiny.pth", box=1.0, batch=2,
+                                     mode="one mask per object"))
+    mask, info, _preview = run.outputs("5")
+    assert mask.shape == (2, 690, 1150) and mask.sum() == 0
+    assert "No object matching ['dog']" in json.loads(info)["warning"]
+
+
+def test_sam_encoder_runs_once_for_a_batch_of_the_same_image(text_mask_models, input_image):
+    run = _harness.run_prompt(_graph("groundingdino_tiny.pth", "sam_vit_tiny.pth", prompt="dog . cat", batch=2))
+    mask, info, _ = run.outputs("5")
+    assert mask.shape[0] == 2 and json.loads(info)["sam_encoder_runs"] == 1
+
+
+def test_loader_error_reaches_the_user(text_mask_models, input_image, models_dir):
+    bad = models_dir / "sams" / "not_sam.safetensors"
+    from safetensors.torch import save_file
+
+    save_file({"foo.weight": torch.randn(2, 2)}, str(bad))
+    with pytest.raises(_harness.PromptFailed, match="Not a segment-anything checkpoint"):
+        _harness.run_prompt(_graph("groundingdino_tiny.pth", "not_sam.safetensors"))

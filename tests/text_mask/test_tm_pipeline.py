@@ -1,0 +1,115 @@
+"""Text -> mask core: phrases, caption tokens, thresholds, NMS, modes, empty detections, embedding cache."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+import torch
+
+import tm_tiny
+from brushnet_core.text_mask import DinoBundle, SamBundle, split_phrases, text_to_masks
+from brushnet_core.text_mask.detect import encode_caption, nms, postprocess
+from brushnet_core.text_mask.loading import load_tokenizer
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("vocab")
+    tm_tiny.write_vocab(str(folder))
+    return load_tokenizer(str(folder))
+
+
+@pytest.fixture
+def bundles(tiny_gdino, tiny_sam, tokenizer):
+    dino = DinoBundle(model=tiny_gdino, tokenizer=tokenizer, short_side=128, max_side=256)
+    return dino, SamBundle(model=tiny_sam, kind="sam", image_size=256)
+
+
+def _images(n=1, seed=0, h=72, w=96):
+    return torch.rand((n, h, w, 3), generator=torch.Generator().manual_seed(seed))
+
+
+def _run(bundles, images, prompt="dog", box=0.0, text=0.0, mode="union"):
+    dino, sam = bundles
+    return text_to_masks(dino, sam, images, prompt, box, text, mode, CPU, CPU)
+
+
+def test_phrases_are_lower_case_split_and_deduplicated():
+    assert split_phrases("Dog, Cat. dog\n the  Red car .") == ["dog", "cat", "the red car"]
+
+
+def test_caption_ends_each_phrase_with_a_period_token(tokenizer):
+    ids, spans = encode_caption(tokenizer, ["dog", "red car"])
+    assert ids.tolist() == [[101, 1013, 1012, 1019, 1018, 1012, 102]]
+    assert spans == [(1, 2), (3, 5)]
+
+
+def test_postprocess_applies_both_thresholds_and_labels_by_best_phrase():
+    logits = torch.full((3, 8), -10.0)
+    logits[0, 1] = 2.0   # sure "dog"
+    logits[1, 3] = 0.0   # p=0.5 on "cat"
+    logits[2, 3] = -1.5  # p=0.18: below the box threshold
+    boxes = torch.tensor([[0.5, 0.5, 0.2, 0.2], [0.2, 0.2, 0.1, 0.1], [0.8, 0.8, 0.1, 0.1]])
+    dets = postprocess(logits, boxes, [(1, 2), (3, 4)], ["dog", "cat"], (100, 200), 0.3, 0.25)
+    assert [(d.phrase, d.box) for d in dets] == [("dog", (80.0, 40.0, 120.0, 60.0)), ("cat", (30.0, 15.0, 50.0, 25.0))]
+    assert postprocess(logits, boxes, [(1, 2), (3, 4)], ["dog", "cat"], (100, 200), 0.3, 0.6)[0].phrase == "dog"
+    assert len(postprocess(logits, boxes, [(1, 2), (3, 4)], ["dog", "cat"], (100, 200), 0.3, 0.6)) == 1
+
+
+def test_nms_drops_a_near_duplicate_box_only():
+    boxes = torch.tensor([[0.0, 0, 10, 10], [0.5, 0, 10, 10], [20, 20, 30, 30]])
+    assert nms(boxes, torch.tensor([0.9, 0.8, 0.7]), 0.8).tolist() == [0, 2]
+
+
+def test_union_mask_has_one_mask_per_image_at_image_size(bundles):
+    masks, info = _run(bundles, _images(2))
+    assert masks.shape == (2, 72, 96) and masks.dtype == torch.float32
+    assert len(info["images"][0]["detections"]) >= 1 and "warning" not in info
+    assert set(masks.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_one_mask_per_object_unions_to_the_union_mode(bundles):
+    images = _images(1, seed=2)
+    union, _ = _run(bundles, images)
+    per, info = _run(bundles, images, mode="one mask per object")
+    assert per.shape[0] == len(info["images"][0]["detections"]) == len(info["images"][0]["masks"])
+    assert torch.equal(per.amax(dim=0), union[0])
+
+
+def test_largest_mode_keeps_the_biggest_object(bundles):
+    images = _images(1, seed=2)
+    per, _ = _run(bundles, images, mode="one mask per object")
+    largest, _ = _run(bundles, images, mode="largest")
+    assert largest.sum() == per.flatten(1).sum(dim=1).max()
+
+
+def test_nothing_found_gives_zero_masks_for_every_image_and_a_warning(bundles, caplog):
+    with caplog.at_level(logging.WARNING):
+        masks, info = _run(bundles, _images(3), box=1.0, mode="one mask per object")
+    assert masks.shape == (3, 72, 96) and masks.sum() == 0
+    assert "No object matching" in info["warning"] and "No object matching" in caplog.text
+    assert [e["masks"] for e in info["images"]] == [[0], [1], [2]]
+
+
+def test_sam_encoder_runs_once_per_distinct_image_across_prompts(bundles):
+    _dino, sam = bundles
+    same = _images(1, seed=4).repeat(2, 1, 1, 1)
+    _run(bundles, same, "dog")
+    _run(bundles, same, "cat, red car")
+    assert sam.encoder_calls == 1
+    _run(bundles, _images(1, seed=5), "dog")
+    assert sam.encoder_calls == 2
+
+
+def test_cached_embeddings_give_the_same_mask(bundles):
+    images = _images(1, seed=6)
+    first, _ = _run(bundles, images)
+    second, _ = _run(bundles, images)
+    assert torch.equal(first, second) and bundles[1].encoder_calls == 1
+
+
+def test_empty_prompt_is_a_clear_error(bundles):
+    with pytest.raises(ValueError, match="has no words"):
+        _run(bundles, _images(1), " , . ")
