@@ -91,6 +91,13 @@ def _mask_window(mask: torch.Tensor, full_hw: tuple[int, int],
         return mask, 0, 0
     if box is None:
         return resize_mask(mask[None], h, w)[0], 0, 0
+    mh, mw = mask.shape
+    if (mh, mw) != (box.h, box.w):
+        to_full = abs(mw / mh - w / h) / (w / h)
+        to_crop = abs(mw / mh - box.w / box.h) / (box.w / box.h)
+        if to_full <= to_crop:  # the original's mask at another resolution (e.g. a downscaled mask file)
+            check_aspect((mh, mw), (h, w), "mask")
+            return resize_mask(mask[None], h, w)[0], 0, 0
     check_aspect(tuple(mask.shape), (box.h, box.w), "mask (in crop coordinates)")
     return resize_mask(mask[None], box.h, box.w)[0], box.x, box.y
 

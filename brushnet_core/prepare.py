@@ -76,10 +76,25 @@ def crop_to_multiple(t: torch.Tensor, multiple: int = 8) -> torch.Tensor:
     return t[:, oy:oy + nh, ox:ox + nw]
 
 
-def prepare_inpaint(image: torch.Tensor, mask: torch.Tensor, multiple: int = 8, threshold: float = 0.5) -> InpaintInputs:
+DEFAULT_MAX_PIXELS = 4096 * 4096
+
+
+def check_size(height: int, width: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+    """Refuse images far beyond what SD1.5/SDXL BrushNet can use, before any heavy work."""
+    if height * width > max_pixels:
+        raise InpaintInputError(
+            f"image is {width}x{height} ({height * width / 1e6:.1f} MP), above the {max_pixels / 1e6:.1f} MP limit: "
+            "BrushNet works at 512-1024 px. Crop around the mask with Cut For Inpaint and paste the result back with "
+            "Blend Inpaint (origin), or downscale the image. (BRUSHEDIT_MAX_PIXELS raises the limit.)"
+        )
+
+
+def prepare_inpaint(image: torch.Tensor, mask: torch.Tensor, multiple: int = 8, threshold: float = 0.5,
+                    max_pixels: int = DEFAULT_MAX_PIXELS) -> InpaintInputs:
     """Validate, align and binarise; black out the hole (pixel 0 = -1 in VAE space)."""
     if image.ndim != 4 or image.shape[-1] not in (1, 3, 4):
         raise InpaintInputError(f"image has shape {tuple(image.shape)}; expected an IMAGE [B,H,W,C]")
+    check_size(image.shape[1], image.shape[2], max_pixels)
     image = image[..., :3] if image.shape[-1] >= 3 else image.expand(-1, -1, -1, 3)
     mask = match_mask_to_image(as_mask_batch(mask).to(image.device), image.shape[1], image.shape[2])
     image, mask = broadcast_batches(image, mask)

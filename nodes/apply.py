@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import torch
 from comfy_api.latest import io
@@ -11,7 +12,7 @@ import comfy.model_management as mm
 from ..brushnet_core.config import SD15, SDXL
 from ..brushnet_core.injection import FeatureSlot, IncompatibleModelError, make_plan
 from ..brushnet_core.model import BrushNetModel
-from ..brushnet_core.prepare import conditioning_latent, prepare_inpaint
+from ..brushnet_core.prepare import DEFAULT_MAX_PIXELS, conditioning_latent, prepare_inpaint
 from ..brushnet_core.runner import ActiveWindow, BrushNetRunner
 from .brushnet_patch import add_conditioning, attach_brushnet
 from .types import BrushNetModelType
@@ -119,7 +120,7 @@ class BrushNet(io.ComfyNode):
             raise ValueError("BrushNet needs the model's VAE: connect the VAE output of your checkpoint loader")
         bn = unwrap_brushnet(brushnet)
         plan = check_pairing(model, bn)
-        inputs = prepare_inpaint(image, mask)
+        inputs = prepare_inpaint(image, mask, max_pixels=int(os.environ.get("BRUSHEDIT_MAX_PIXELS", DEFAULT_MAX_PIXELS)))
         latent_format = model.get_model_object("latent_format")
         masked_latent = latent_format.process_in(vae.encode(inputs.masked_image))
         cond = conditioning_latent(masked_latent, inputs.hole.to(masked_latent.device))

@@ -96,6 +96,17 @@ class BrushNetLoader(io.ComfyNode):
         )
 
     @classmethod
+    def validate_inputs(cls, brushnet: str, dtype: str | None = "auto") -> bool | str:
+        """Reject a missing file at queue time (V3 combos are not checked against the list by ComfyUI)."""
+        try:
+            resolve_brushnet_path(brushnet)
+        except FileNotFoundError as err:
+            return str(err)
+        if dtype not in (None, "auto", *DTYPES):
+            return f"unknown dtype '{dtype}': use one of auto, {', '.join(DTYPES)}"
+        return True
+
+    @classmethod
     def execute(cls, brushnet: str, dtype: str | None = "auto") -> io.NodeOutput:
         return io.NodeOutput(load_brushnet(resolve_brushnet_path(brushnet), dtype))
 
