@@ -34,6 +34,15 @@ def summarize(r: dict) -> dict:
         if r["arch"] in TARGET_BELOW_FLOOR and not r.get("quick"):
             s["target_below_floor"] = TARGET_BELOW_FLOOR[r["arch"]]
             s["ours_meets_target"] = ratios["ours"]["min"] <= TARGET_BELOW_FLOOR[r["arch"]]
+    if "ours" in modes and modes["ours"].get("runs"):
+        # Where ours' extra time goes (fastest ours run vs fastest plain run), per step.
+        best = min(range(len(modes["ours"]["seconds"])), key=lambda i: modes["ours"]["seconds"][i])
+        run = modes["ours"]["runs"][best]
+        extra = (modes["ours"]["seconds"][best] - plain["min"]) / steps
+        fwd, prep = run.get("forward_s", 0.0) / steps, run.get("prepare_s", 0.0) / steps
+        s["ours_extra_per_step"] = {"total_s": round(extra, 4), "branch_forward_s": round(fwd, 4),
+                                    "runner_bookkeeping_s": round(prep - fwd, 4),
+                                    "injection_and_noise_s": round(extra - prep, 4)}
     if "ours" in modes:
         weights = r.get("brushnet_weight_bytes", 0)
         # The BrushNet weights are resident in this process during the plain runs too, so a
@@ -73,7 +82,7 @@ def _facts(r: dict) -> list[str]:
              f"{r['repeat']} interleaved repeat(s), fp32 CPU, {r['threads']} threads, torch {r['torch']}; "
              f"{r['load_before']} (before), {r.get('load_after', '?')} (after)"]
     if "U2_min_s" in s:
-        lines.append(f"U2 (plain step, CFG batch 2) = {s['U2_min_s']:.2f} s; branch alone (min, reference NCHW / "
+        lines.append(f"U2 (plain step, CFG batch 2) = {s['U2_min_s']:.2f} s; branch alone (min, reference / "
                      f"ours): B1 = {s.get('B1_ref_min_s', 0):.2f} / {s.get('B1_ours_min_s', 0):.2f} s, "
                      f"B2 = {s.get('B2_ref_min_s', 0):.2f} / {s.get('B2_ours_min_s', 0):.2f} s")
     if "floor" in s:
@@ -81,6 +90,11 @@ def _facts(r: dict) -> list[str]:
         lines.append(f"exact-computation floor 1 + {which}/U2 = {s['floor']:.3f}; naive floor 1 + B2/U2 = "
                      f"{s['naive_floor']:.3f}; ours at/below floor: {s.get('ours_at_or_below_floor')}"
                      + (f"; target {s['target_below_floor']}: {s['ours_meets_target']}" if "target_below_floor" in s else ""))
+    if "ours_extra_per_step" in s:
+        e = s["ours_extra_per_step"]
+        lines.append(f"ours' extra time per step {e['total_s']:.3f} s = branch forward {e['branch_forward_s']:.3f} s "
+                     f"+ runner bookkeeping {e['runner_bookkeeping_s']:.4f} s + injection adds/other/noise "
+                     f"{e['injection_and_noise_s']:.3f} s")
     if "memory" in s:
         m = s["memory"]
         lines.append(f"memory: ours peak {_gib(m['ours_peak'])} vs limit (plain + BrushNet weights) x 1.10 = "

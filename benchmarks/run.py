@@ -9,7 +9,7 @@ Modes, all on the same graph (only the BrushNet node added), same seed, KSampler
 plain (base model), ours (the BrushNet node), naive (branch on the whole cond+uncond batch at
 every call, as the official pipeline and the earlier pack do; benchmark-only runner) and inactive
 (BrushNet attached with start_at = steps: never active). Also times the branch alone (B1/B2:
-eager fp32 forward on batch 1/2, reference NCHW layout and the runtime layout) and loading a
+eager fp32 forward on batch 1/2, reference out-of-place and the runtime in-place resnets) and loading a
 single-file fp16 BrushNet through nodes/loader.load_brushnet against reading the file.
 Prints a text table and a markdown table; writes JSON to benchmarks/results/. Not a test.
 """
@@ -42,7 +42,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--cfg", type=float, default=7.5)
     p.add_argument("--repeat", type=int, default=2, help="interleaved repeats of every mode")
     p.add_argument("--modes", default="plain,ours,naive,inactive", help="comma-separated subset")
-    p.add_argument("--threads", type=int, default=os.cpu_count(), help="torch CPU threads")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (1: on a shared 2-core machine 2 OpenMP threads lose to 1)")
     p.add_argument("--no-load", action="store_true", help="skip the loader benchmark (no fp16 file written)")
     p.add_argument("--profile", action="store_true", help="torch.profiler of one 'ours' sampling step")
     p.add_argument("--quick", action="store_true", help="tiny models, 1 repeat, 2 steps; asserts nothing about time")
@@ -57,23 +58,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return a
 
 
-def bench_loader(bn_model: torch.nn.Module, work: Path, repeat: int) -> tuple[dict, Any]:
+def _read_file(path: Path, size: int) -> int:
+    buf = bytearray(size)
+    with path.open("rb", buffering=0) as f:
+        return f.readinto(buf)
+
+
+def bench_loader(harness: Any, bn_model: torch.nn.Module, work: Path, repeat: int) -> tuple[dict, Any]:
     """Time load_brushnet on a single-file fp16 BrushNet vs reading its bytes; return the loaded patcher."""
     import demo.random_models as rm
-    from . import setup_models as sm
 
     path = work / "brushnet_fp16.safetensors"
     rm.save_brushnet(bn_model, path, fmt="safetensors", dtype=torch.float16)
     size = path.stat().st_size
-    loader = sm.boot(work).pack_module("nodes.loader")
+    loader = harness.pack_module("nodes.loader")
     read, load, patcher = measure.Series(), measure.Series(), None
-    for _ in range(repeat + 1):  # first round warms the page cache for both
-        buf = bytearray(size)
-        _, s_read = measure.timed(lambda: path.open("rb", buffering=0).readinto(buf))
-        del buf
-        patcher = None
+    for i in range(repeat + 1):  # round 0 warms the page cache and is not counted
+        _, s_read = measure.timed(_read_file, path, size)
+        patcher = None  # free the previous copy before loading again
         patcher, s_load = measure.timed(loader.load_brushnet, str(path), "auto")
-        if _:
+        if i:
             read.add(s_read)
             load.add(s_load)
     out = {"file_bytes": size, "read": read.as_dict(), "load_brushnet_auto": load.as_dict(),
@@ -82,32 +86,36 @@ def bench_loader(bn_model: torch.nn.Module, work: Path, repeat: int) -> tuple[di
 
 
 def bench_branch(bn_model: torch.nn.Module, arch: str, latent_hw: tuple[int, int], series: dict) -> None:
-    """B1/B2: one eager fp32 branch forward on batch 1 and 2 (reference NCHW and runtime layout)."""
+    """B1/B2: one eager fp32 branch forward on batch 1 and 2 (reference: out-of-place; ours: in place)."""
     h, w = latent_hw
     g = torch.Generator().manual_seed(3)
     for batch in (1, 2):
         x, cond = torch.randn(batch, 4, h, w, generator=g), torch.randn(batch, 5, h, w, generator=g)
         t = torch.full((batch,), 500.0)
         added = torch.randn(batch, 2816, generator=g) if arch == "sdxl" else None
-        for layout, fast in (("ref", False), ("ours", True)):
-            previous = getattr(bn_model, "channels_last", None)
-            if previous is not None:
-                bn_model.channels_last = fast
-            with torch.inference_mode():
-                _, s = measure.timed(bn_model, x, t, cond, added=added)
-            if previous is not None:
-                bn_model.channels_last = previous
-            series.setdefault(f"B{batch}_{layout}", measure.Series()).add(s)
+        for variant, fast in (("ref", False), ("ours", True)):
+            previous = bn_model.inplace_inference
+            bn_model.inplace_inference = fast
+            try:
+                with torch.inference_mode():
+                    _, s = measure.timed(bn_model, x, t, cond, added=added)
+            finally:
+                bn_model.inplace_inference = previous
+            series.setdefault(f"B{batch}_{variant}", measure.Series()).add(s)
 
 
 class _BranchClock:
-    """Sums, per sampling run, the time spent in runner.prepare and in the branch forward itself."""
+    """Sums the time spent in the runners' ``prepare`` and in the branch forward, per sampling run."""
 
-    def __init__(self, runner: Any) -> None:
+    def __init__(self, model: torch.nn.Module, runners: list[Any]) -> None:
         self.prepare = self.forward = 0.0
         self._t0 = 0.0
-        prepare = runner.prepare
+        for runner in runners:
+            runner.prepare = self._timing(runner.prepare)
+        model.register_forward_pre_hook(lambda *_: setattr(self, "_t0", time.perf_counter()))
+        model.register_forward_hook(lambda *_: setattr(self, "forward", self.forward + time.perf_counter() - self._t0))
 
+    def _timing(self, prepare: Any) -> Any:
         def timed_prepare(*args: Any, **kwargs: Any) -> None:
             start = time.perf_counter()
             try:
@@ -115,11 +123,10 @@ class _BranchClock:
             finally:
                 self.prepare += time.perf_counter() - start
 
-        runner.prepare = timed_prepare
-        runner.model.register_forward_pre_hook(lambda *_: setattr(self, "_t0", time.perf_counter()))
-        runner.model.register_forward_hook(lambda *_: setattr(self, "forward", self.forward + time.perf_counter() - self._t0))
+        return timed_prepare
 
     def take(self) -> dict:
+        """The sums since the last call (``prepare`` includes ``forward``), then reset."""
         out = {"prepare_s": round(self.prepare, 4), "forward_s": round(self.forward, 4)}
         self.prepare = self.forward = 0.0
         return out
@@ -164,13 +171,15 @@ def _run(a: argparse.Namespace, work: Path) -> dict:
     if a.no_load:
         bn = setup_models.brushnet_patcher(bn_model)
     else:
-        result["loader"], bn = bench_loader(bn_model, work, a.repeat)
+        result["loader"], bn = bench_loader(harness, bn_model, work, a.repeat)
         del bn_model
     bn_model = bn.model
     weight_bytes = sum(p.numel() * p.element_size() for p in bn_model.parameters())
+    log.info("[BrushEdit] bench: models ready after %.0f s; building the modes (one VAE encode)",
+             time.perf_counter() - t_start)
     modes, latent, checks = setup_models.build_modes(harness, base, setup_models.random_vae(), bn, a.arch, a.quick,
                                                      a.size, a.steps, a.mode_names)
-    clocks = {m.name: _BranchClock(m.runner) for m in modes if m.runner is not None}
+    clock = _BranchClock(bn_model, [m.runner for m in modes if m.runner is not None])
     series: dict[str, measure.Series] = {m.name: measure.Series() for m in modes}
     branch_series: dict[str, measure.Series] = {}
     outputs: dict[str, torch.Tensor] = {}
@@ -179,13 +188,12 @@ def _run(a: argparse.Namespace, work: Path) -> dict:
         order = modes[r % len(modes):] + modes[: r % len(modes)]  # rotate: no mode always runs first
         for m in order:
             calls0 = m.runner.calls if m.runner is not None else 0
+            clock.take()
             out, s = measure.timed(nodes.common_ksampler, m.model, 11, a.steps, a.cfg, "euler", "normal",
                                    m.positive, m.negative, latent)
             series[m.name].add(s)
             outputs[m.name] = out[0]["samples"]
-            info = {"brushnet_forwards": (m.runner.calls - calls0) if m.runner is not None else 0}
-            if m.name in clocks:
-                info.update(clocks[m.name].take())
+            info = {"brushnet_forwards": (m.runner.calls - calls0) if m.runner is not None else 0, **clock.take()}
             extra[m.name].append(info)
             log.info("[BrushEdit] bench %s repeat %d: %.2f s (%s)", m.name, r, s.seconds, measure.cpu_load())
         bench_branch(bn_model, a.arch, tuple(latent["samples"].shape[-2:]), branch_series)

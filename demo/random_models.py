@@ -25,7 +25,7 @@ SMALL_SD15_UNET = {
     "legacy": False, "adm_in_channels": None, "in_channels": 4, "model_channels": 320,
     "num_res_blocks": [2, 2, 2, 2], "transformer_depth": [1, 1, 1, 1, 1, 1, 0, 0], "channel_mult": [1, 1, 1, 1],
     "transformer_depth_middle": 1, "use_linear_in_transformer": False, "context_dim": 768, "num_heads": 8,
-    "num_head_channels": -1, "transformer_depth_output": [0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+    "num_head_channels": -1, "transformer_depth_output": [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0],
     "use_temporal_resblock": False, "use_temporal_attention": False,
 }
 SMALL_SD15_BRUSHNET = BrushNetConfig(block_out_channels=(320, 320, 320, 320))

@@ -107,7 +107,10 @@ class ComfyServer:
         """Poll /history until the prompt finishes; return its history entry (raises on error)."""
         t0, last = time.time(), None
         while time.time() - t0 < timeout:
-            hist = self.get(f"/history/{prompt_id}")
+            try:
+                hist = self.get(f"/history/{prompt_id}", timeout=120)
+            except (TimeoutError, urllib.error.URLError):  # a starved CPU can delay the HTTP loop
+                continue
             if prompt_id in hist:
                 entry = hist[prompt_id]
                 status = entry.get("status", {})
@@ -116,7 +119,7 @@ class ComfyServer:
                 if status.get("completed"):
                     return entry
             if on_progress is not None:
-                q = self.get("/queue")
+                q = self.get("/queue", timeout=120)
                 state = (len(q.get("queue_running", [])), len(q.get("queue_pending", [])))
                 if state != last:
                     last = state

@@ -4,12 +4,12 @@ from __future__ import annotations
 from comfy_api.latest import ComfyExtension, io
 
 from .folders import register_model_folders
-from . import apply, image_tools, loader, planner, text_mask
+from . import apply, image_tools, loader, planner, powerpaint, text_mask
 
 
 def all_nodes() -> list[type[io.ComfyNode]]:
     """Every node class of the pack, in menu order."""
-    return [*loader.NODES, *apply.NODES, *image_tools.NODES, *text_mask.NODES, *planner.NODES]
+    return [*loader.NODES, *apply.NODES, *powerpaint.NODES, *image_tools.NODES, *text_mask.NODES, *planner.NODES]
 
 
 class BrushEditExtension(ComfyExtension):

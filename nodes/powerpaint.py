@@ -175,7 +175,9 @@ class PowerPaintRunner(BrushNetRunner):
         parts = [self.contexts[1 if c == 1 else 0].to(x.device).expand(n, -1, -1) for c in cond_or_uncond or [0]]
         return torch.cat(parts)
 
-    def prepare(self, x, timesteps, y, cond, chunks, sigma, sample_sigmas, context=None) -> None:
+    def prepare(self, x: torch.Tensor, timesteps: torch.Tensor, y: torch.Tensor | None, cond: torch.Tensor | None,
+                chunks: int, sigma: float, sample_sigmas: torch.Tensor | None, context: torch.Tensor | None = None) -> None:
+        """As BrushNetRunner.prepare, with the task context in place of the UNet's text context."""
         ctx = self.task_context if self.task_context is not None else self.context_for(x, None, [0] * max(chunks, 1))
         with self.model.attention_slicing(self.save_memory):
             super().prepare(x, timesteps, y, cond, chunks, sigma, sample_sigmas, context=ctx)
@@ -282,8 +284,12 @@ class PowerPaint(io.ComfyNode):
                                          "use an SD1.5 checkpoint")
         plan = check_pairing(model, pp)
         fitting = float(fitting)
-        pos_ctx = mix(encode_text(clip, prompts.positive_a), encode_text(clip, prompts.positive_b), fitting)
-        neg_ctx = mix(encode_text(clip, prompts.negative_a), encode_text(clip, prompts.negative_b), fitting)
+        encoded: dict[str, torch.Tensor] = {}
+        for text in (prompts.positive_a, prompts.positive_b, prompts.negative_a, prompts.negative_b):
+            if text not in encoded:
+                encoded[text] = encode_text(clip, text)
+        pos_ctx = mix(encoded[prompts.positive_a], encoded[prompts.positive_b], fitting)
+        neg_ctx = mix(encoded[prompts.negative_a], encoded[prompts.negative_b], fitting)
         if prompts.prompt_hint:
             log.info("[BrushEdit] PowerPaint %s: the authors add '%s' to the positive prompt", function, prompts.prompt_hint)
         inputs = prepare_inpaint(image, mask)

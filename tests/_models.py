@@ -7,12 +7,14 @@ from demo.random_weights import randomize_
 from brushnet_core.config import BrushNetConfig
 
 TINY_CH = 32
+# transformer_depth_output is consumed from the END by ComfyUI (list.pop): SD1.5 has no attention in
+# output blocks 0-2, so the list ends with the zeros. SDXL: attention in output blocks 0-5.
 SD15_UNET = {
     "use_checkpoint": False, "image_size": 32, "out_channels": 4, "use_spatial_transformer": True,
     "legacy": False, "adm_in_channels": None, "in_channels": 4, "model_channels": TINY_CH,
     "num_res_blocks": [2, 2, 2, 2], "transformer_depth": [1, 1, 1, 1, 1, 1, 0, 0],
     "channel_mult": [1, 2, 4, 4], "transformer_depth_middle": 1, "use_linear_in_transformer": False,
-    "context_dim": 64, "transformer_depth_output": [0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+    "context_dim": 64, "transformer_depth_output": [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0],
     "use_temporal_resblock": False, "use_temporal_attention": False,
 }
 SDXL_UNET = {

@@ -13,7 +13,8 @@ from demo.random_weights import randomize_
 
 TINY_CLIP = {"hidden_size": 64, "intermediate_size": 128, "num_attention_heads": 2, "num_hidden_layers": 2,
              "projection_dim": 64}
-TINY_CLIP_OPTIONS = {"clip_l_model_config": TINY_CLIP}
+#: model_options for comfy.sd.load_clip (its long-CLIP check rebuilds clip_l_model_config from "model_config")
+TINY_CLIP_OPTIONS = {"model_config": TINY_CLIP}
 TOKEN_VECTORS = 10  # vectors per task word in the release
 
 
@@ -41,7 +42,7 @@ def tiny_clip_state_dict(seed: int) -> dict[str, torch.Tensor]:
     """A CLIP-L-layout text encoder (HF key names) with a tiny width/depth, random weights."""
     import comfy.sd1_clip
 
-    clip = comfy.sd1_clip.SDClipModel(device="cpu", dtype=torch.float32, model_options=dict(TINY_CLIP_OPTIONS))
+    clip = comfy.sd1_clip.SDClipModel(device="cpu", dtype=torch.float32, model_options={"clip_l_model_config": dict(TINY_CLIP)})
     randomize_(clip.transformer, seed=seed, gain=0.5)
     return {k: v.contiguous() for k, v in clip.transformer.state_dict().items() if k.startswith("text_model.")}
 
@@ -78,13 +79,22 @@ def tiny_clip_files(root: str) -> tuple[Path, Path, dict]:
     return base, pp, vectors
 
 
+def tiny_clip_options() -> dict:
+    return {"model_config": dict(TINY_CLIP)}
+
+
 def tiny_powerpaint_clip(models_dir):
-    """A PowerPaint CLIP (tiny CLIP-L) made by the pack's loader function."""
+    """A PowerPaint CLIP (tiny CLIP-L) made by the pack's loader function (one per session; never mutated)."""
+    return _tiny_powerpaint_clip(str(models_dir))
+
+
+@functools.lru_cache(maxsize=1)
+def _tiny_powerpaint_clip(models_dir: str):
     import _harness
 
     base, pp, _ = tiny_clip_files(str(models_dir))
     mod = _harness.pack_module("nodes.powerpaint")
-    return mod.load_powerpaint_clip(str(base), str(pp), model_options=dict(TINY_CLIP_OPTIONS))
+    return mod.load_powerpaint_clip(str(base), str(pp), model_options=tiny_clip_options())
 
 
 def encode_with_vectors(clip, vectors: torch.Tensor | None) -> torch.Tensor:

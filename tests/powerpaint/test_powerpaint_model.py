@@ -28,12 +28,13 @@ def _comfy_sd15_unet_counts() -> tuple[int, int]:
     from comfy.ldm.modules.diffusionmodules.openaimodel import UNetModel
     import comfy.ops
 
+    from _models import SD15_UNET
+
+    # ComfyUI pops transformer_depth_output from the END: SD1.5's output blocks 0-2 have no attention
+    cfg = dict(SD15_UNET, model_channels=320, context_dim=768, num_heads=8, num_head_channels=-1,
+               transformer_depth_output=[1] * 9 + [0] * 3)
     with torch.device("meta"):
-        unet = UNetModel(image_size=32, in_channels=4, out_channels=4, model_channels=320, num_res_blocks=2,
-                         attention_resolutions=[], channel_mult=(1, 2, 4, 4), num_heads=8, context_dim=768,
-                         use_spatial_transformer=True, transformer_depth=[1, 1, 1, 1, 1, 1, 0, 0],
-                         transformer_depth_middle=1, transformer_depth_output=[0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1],
-                         use_linear_in_transformer=False, legacy=False, operations=comfy.ops.disable_weight_init)
+        unet = UNetModel(**cfg, operations=comfy.ops.disable_weight_init)
     return len(unet.state_dict()), sum(p.numel() for p in unet.parameters())
 
 
@@ -119,7 +120,8 @@ def test_attention_slicing_gives_the_same_features(mode: str) -> None:
     plain = model(sample, t, cond, context=context)
     with model.attention_slicing(mode):
         sliced = model(sample, t, cond, context=context)
-    assert all(torch.allclose(p, s, rtol=1e-5, atol=1e-5) for p, s in zip(plain.down + plain.up, sliced.down + sliced.up))
+    errs = [float((s - p).abs().max() / p.abs().max()) for p, s in zip(plain.down + plain.up, sliced.down + sliced.up)]
+    assert max(errs) <= 1e-5, errs
     assert all(m.slice_size == 0 for m in model.modules() if hasattr(m, "slice_size"))
 
 
