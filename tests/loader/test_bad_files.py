@@ -40,7 +40,7 @@ def test_foreign_files_are_named(models_dir, rel, sd, expected) -> None:
     assert rel in str(err.value) and "not a BrushNet" in str(err.value)
 
 
-def test_powerpaint_file_is_refused_by_the_plain_loader(models_dir) -> None:
+def test_incomplete_powerpaint_file_is_a_hard_error(models_dir) -> None:
     sd = dict(random_brushnet(TINY_BRUSHNET["sd15"]).state_dict())
     sd["down_blocks.0.attentions.0.proj_in.weight"] = _t(32, 32, 1, 1)
     name = _write(models_dir, "powerpaint_brushnet.safetensors", sd)
