@@ -197,25 +197,38 @@ def _run(a: argparse.Namespace, work: Path) -> dict:
             extra[m.name].append(info)
             log.info("[BrushEdit] bench %s repeat %d: %.2f s (%s)", m.name, r, s.seconds, measure.cpu_load())
         bench_branch(bn_model, a.arch, tuple(latent["samples"].shape[-2:]), branch_series)
-    result["load_after"] = measure.cpu_load()
-    result["modes"] = {name: {**s.as_dict(), "per_step_min": round(s.min / a.steps, 4), "runs": extra[name]}
-                       for name, s in series.items()}
-    result["branch"] = {k: v.as_dict() for k, v in branch_series.items()}
-    result["brushnet_weight_bytes"] = weight_bytes
-    checks.update(_agreement(outputs))
-    result["checks"] = checks
-    result["summary"] = report.summarize(result)
+        log.info("[BrushEdit] bench branch alone after repeat %d: %s", r,
+                 ", ".join(f"{k} {v.samples[-1].seconds:.2f} s" for k, v in branch_series.items()))
+        result.update(_assemble(a, series, extra, branch_series, outputs, checks, weight_bytes))
+        result["summary"] = report.summarize(result)
+        result["partial"] = r < a.repeat - 1  # written after every repeat: a cut-off run leaves data
+        out_path = _write(a, result)
     if a.profile and "ours" in series:
         result["profile"] = profile_step(next(m for m in modes if m.name == "ours"), latent, a.cfg)
     result["wall_s"] = round(time.perf_counter() - t_start, 1)
-    out_path = a.out or RESULTS / f"{a.arch}_{a.size}{'_quick' if a.quick else ''}.json"
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(json.dumps(result, indent=2))
+    out_path = _write(a, result)
     print(report.text_table(result))
     print()
     print(report.markdown_table(result))
     print(f"\nJSON: {out_path}")
     return result
+
+
+def _assemble(a: argparse.Namespace, series: dict, extra: dict, branch_series: dict, outputs: dict, checks: dict,
+              weight_bytes: int) -> dict:
+    result = {"load_after": measure.cpu_load(), "brushnet_weight_bytes": weight_bytes,
+              "modes": {name: {**s.as_dict(), "per_step_min": round(s.min / a.steps, 4), "runs": extra[name]}
+                        for name, s in series.items()},
+              "branch": {k: v.as_dict() for k, v in branch_series.items()},
+              "checks": {**checks, **_agreement(outputs)}}
+    return result
+
+
+def _write(a: argparse.Namespace, result: dict) -> Path:
+    out_path = a.out or RESULTS / f"{a.arch}_{a.size}{'_quick' if a.quick else ''}.json"
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(result, indent=2))
+    return out_path
 
 
 def _agreement(outputs: dict[str, torch.Tensor]) -> dict:

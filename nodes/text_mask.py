@@ -73,6 +73,16 @@ def resolve(folder: str, name: str) -> str:
     raise FileNotFoundError(f"'{name}' not found in models/{folder} (searched {bases}). Put the file or folder there.")
 
 
+def missing_model(folder: str, name: str) -> bool | str:
+    """For ``validate_inputs``: True when the model exists, else the message (rejected at queue time;
+    ComfyUI does not check V3 combo values against the list)."""
+    try:
+        resolve(folder, name)
+    except FileNotFoundError as err:
+        return str(err)
+    return True
+
+
 def _read(path: str) -> dict[str, Any]:
     return comfy.utils.load_torch_file(path, safe_load=True)
 
@@ -123,6 +133,10 @@ class GroundingDinoLoader(io.ComfyNode):
         )
 
     @classmethod
+    def validate_inputs(cls, model_name: str) -> bool | str:
+        return missing_model("grounding-dino", model_name)
+
+    @classmethod
     def execute(cls, model_name: str) -> io.NodeOutput:
         path = resolve("grounding-dino", model_name)
         return io.NodeOutput(_manage(load_grounding_dino(path, _vocab_dirs(), reader=_read)))
@@ -144,6 +158,10 @@ class SAMLoader(io.ComfyNode):
             ],
             outputs=[SamType.Output(display_name="sam", tooltip="SAM model; connect to Text to Mask.")],
         )
+
+    @classmethod
+    def validate_inputs(cls, model_name: str) -> bool | str:
+        return missing_model("sams", model_name)
 
     @classmethod
     def execute(cls, model_name: str) -> io.NodeOutput:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 from PIL import Image
@@ -27,7 +29,8 @@ ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
 EXAMPLES = ROOT / "tests" / "data" / "examples"
 CHROMIUM = Path(os.environ.get("BRUSHEDIT_CHROMIUM", "/usr/bin/chromium"))
 NODE_MODULES = Path(os.environ.get("BRUSHEDIT_NODE_MODULES", ROOT / ".host" / "node" / "node_modules"))
-RUN_TIMEOUT_S = 600
+RUN_TIMEOUT_S = 300  # one workflow's run
+DRIVER_TIMEOUT_S = 840  # the whole browser session, under pytest's 900 s
 # Set in the page through the widgets before queueing: CPU-quick runs that still sample.
 OVERRIDES = {"KSampler": {"steps": 2}, "KSamplerAdvanced": {"steps": 2},
              "CutForInpaint": {"width": 128, "height": 128}}
@@ -106,21 +109,21 @@ def _self_check_workflows(tmp: Path) -> dict[str, tuple[Path, str]]:
     """Broken copies of one example, each with one defect the test must catch."""
     base = json.loads((WORKFLOWS_DIR / SELF_CHECK_SOURCE).read_text())
 
-    def variant(name: str, edit) -> Path:
+    def variant(name: str, edit: Callable[[dict[str, dict]], None]) -> Path:
         data = json.loads(json.dumps(base))
         edit({n["type"]: n for n in data["nodes"]})
         path = tmp / f"_selfcheck_{name}.json"
         path.write_text(json.dumps(data))
         return path
 
-    def rename_node(nodes):
+    def rename_node(nodes: dict[str, dict]) -> None:
         nodes["BlendInpaint"]["type"] = "BrushEditNoSuchNode"
 
-    def swap_widgets(nodes):  # sampler_name and scheduler in each other's places
+    def swap_widgets(nodes: dict[str, dict]) -> None:  # sampler_name and scheduler swapped
         w = nodes["KSampler"]["widgets_values"]
         w[4], w[5] = w[5], w[4]
 
-    def broken_model(nodes):
+    def broken_model(nodes: dict[str, dict]) -> None:
         nodes["CheckpointLoaderSimple"]["widgets_values"][0] = BROKEN_CHECKPOINT
 
     return {"missing_node": (variant("missing_node", rename_node), "load"),
@@ -192,6 +195,19 @@ def run_problems(res: dict) -> list[str]:
     return []
 
 
+def _run_driver(config: Path, results: Path) -> tuple[int | str, str, str]:
+    """Run drive_frontend.mjs; on timeout end its process group (node and its Chromium)."""
+    proc = subprocess.Popen(["node", str(DRIVER), str(config), str(results)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=DRIVER_TIMEOUT_S)
+        return proc.returncode, stdout, stderr
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+        return f"killed after {DRIVER_TIMEOUT_S} s", stdout, stderr
+
+
 @pytest.fixture(scope="module")
 def frontend_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Start one ComfyUI server and run the browser over every workflow (and the self-check copies)."""
@@ -223,18 +239,17 @@ def frontend_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
                   "chromium": str(CHROMIUM), "timeout_s": RUN_TIMEOUT_S, "workflows": entries}
         (work / "config.json").write_text(json.dumps(config, indent=2))
         t1 = time.time()
-        proc = subprocess.run(["node", str(DRIVER), str(work / "config.json"), str(work / "results.json")],
-                              capture_output=True, text=True, timeout=RUN_TIMEOUT_S + 120 * len(entries))
+        returncode, stdout, stderr = _run_driver(work / "config.json", work / "results.json")
         t_browser = time.time() - t1
         log_tail = server.log_tail(60)
-    print(proc.stdout, proc.stderr, sep="\n")
+    print(stdout, stderr, sep="\n")
     print(f"[browser] stand-in models {t_models:.0f} s, server start {server.startup_seconds:.0f} s, "
           f"browser {t_browser:.0f} s; screenshots in {ARTIFACTS}; server log {server.log_path}")
     results_path = work / "results.json"
     if not results_path.is_file():
-        pytest.fail(f"the browser driver exited {proc.returncode} without results:\n{proc.stdout}\n{proc.stderr}")
+        pytest.fail(f"the browser driver exited {returncode} without results:\n{stdout}\n{stderr}")
     return {"results": json.loads(results_path.read_text())["workflows"], "plans": plans,
-            "returncode": proc.returncode, "stderr": proc.stderr, "server_log": log_tail}
+            "returncode": returncode, "stderr": stderr, "server_log": log_tail}
 
 
 def _result(run: dict, name: str) -> dict:
