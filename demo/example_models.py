@@ -45,3 +45,16 @@ def write_sd15_stand_ins(models_dir: Path, with_lora_controlnet: bool = True) ->
             write_small_controlnet(cnet)
         out["lora"], out["controlnet"] = lora, cnet
     return out
+
+
+def write_sdxl_stand_ins(models_dir: Path) -> dict[str, Path]:
+    """Random-weight SDXL checkpoint (~2 GB: full-size text encoders) + SDXL BrushNet under the example names."""
+    from .random_models import SMALL_SDXL_BRUSHNET, random_brushnet, save_brushnet, write_small_sdxl_checkpoint
+
+    ckpt = models_dir / "checkpoints" / SDXL_CHECKPOINT
+    if not ckpt.exists():
+        write_small_sdxl_checkpoint(ckpt)
+    bn_dir = models_dir / "brushnet" / Path(SDXL_BRUSHNET).parent
+    if not (bn_dir / "diffusion_pytorch_model.safetensors").exists():
+        save_brushnet(random_brushnet(SMALL_SDXL_BRUSHNET, seed=9), bn_dir, fmt="diffusers")
+    return {"checkpoint": ckpt, "brushnet": bn_dir / "diffusion_pytorch_model.safetensors"}

@@ -151,3 +151,42 @@ def write_small_controlnet(path: str | os.PathLike, seed: int = 41) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     safetensors.torch.save_file(sd, str(path))
     return path
+
+
+# SDXL as ComfyUI detects it (model_channels 320, depths [0,0,2,2,10,10], context 2048, adm 2816), every
+# level at 320 channels and single attention layers on the up path to stay small.
+SMALL_SDXL_UNET = {
+    "use_checkpoint": False, "image_size": 32, "out_channels": 4, "use_spatial_transformer": True,
+    "legacy": False, "num_classes": "sequential", "adm_in_channels": 2816, "in_channels": 4,
+    "model_channels": 320, "num_res_blocks": [2, 2, 2], "transformer_depth": [0, 0, 2, 2, 10, 10],
+    "channel_mult": [1, 1, 1], "transformer_depth_middle": 1, "use_linear_in_transformer": True,
+    "context_dim": 2048, "transformer_depth_output": [0, 0, 0, 1, 1, 1, 1, 1, 1],
+    "use_temporal_resblock": False, "use_temporal_attention": False,
+}
+SMALL_SDXL_BRUSHNET = BrushNetConfig(block_out_channels=(320, 320, 320), addition_time_embed_dim=256,
+                                     projection_class_embeddings_input_dim=2816)
+
+
+def write_small_sdxl_checkpoint(path: str | os.PathLike, seed: int = 1, dtype: torch.dtype = torch.float16) -> Path:
+    """A single-file SDXL checkpoint (UNet + VAE + CLIP-L + CLIP-G in the original layout), random weights.
+
+    Saved the way ComfyUI's own checkpoint saving lays keys out (state_dict_for_saving); the text
+    encoders are the real full-size architectures (about 0.8 B parameters), so the file is ~2 GB.
+    """
+    import safetensors.torch
+    import comfy.supported_models as sm
+
+    path = Path(path)
+    model_config = sm.SDXL(dict(SMALL_SDXL_UNET))
+    model_config.set_inference_dtype(torch.float32, None)
+    model = model_config.get_model({}, "")
+    randomize_(model.diffusion_model, seed=seed)
+    clip = model_config.clip_target().clip(device="cpu", dtype=torch.float32)
+    randomize_(clip, seed=seed + 2, gain=0.5)
+    clip_sd = {k: v for k, v in clip.state_dict().items() if "logit_scale" not in k}
+    del clip
+    sd = model.state_dict_for_saving(clip_sd, random_vae_state_dict(seed + 1))
+    del model, clip_sd
+    path.parent.mkdir(parents=True, exist_ok=True)
+    safetensors.torch.save_file({k: v.to(dtype).contiguous() for k, v in sd.items() if v.is_floating_point()}, str(path))
+    return path

@@ -62,3 +62,10 @@ def server(e2e_models: Path, tmp_path_factory, examples_dir: Path):
 @pytest.fixture(scope="session")
 def object_info(server) -> dict:
     return server.get("/object_info")
+
+
+@pytest.fixture(scope="session")
+def sdxl_models(e2e_models: Path) -> Path:
+    """SDXL stand-ins (checkpoint with full-size random text encoders, ~2 GB) in the server's models dir."""
+    em.write_sdxl_stand_ins(e2e_models)
+    return e2e_models
