@@ -22,6 +22,17 @@ PACK_MODULE = str(PACK_LINK).replace(".", "_x_")  # how nodes.load_custom_node n
 _booted = False
 
 
+def _ensure_paths() -> None:
+    """ComfyUI's folder first (its ``nodes`` must win over our ``nodes/``), the repository root last."""
+    if str(COMFY_DIR) not in sys.path:
+        sys.path.insert(0, str(COMFY_DIR))
+    if str(ROOT) not in sys.path:
+        sys.path.append(str(ROOT))
+
+
+_ensure_paths()
+
+
 def boot_host(models_dir: Path | None = None) -> None:
     """Import the real ComfyUI (CPU only), its built-in extra nodes and this pack. Idempotent."""
     global _booted
