@@ -16,6 +16,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 COMFY_DIR = Path(os.environ.get("BRUSHEDIT_COMFY_DIR", ROOT / ".host" / "ComfyUI"))
+EXAMPLES_DIR = Path(os.environ.get("BRUSHEDIT_EXAMPLES", ROOT / "tests" / "data" / "examples"))
+CONFIGS_DIR = Path(os.environ.get("BRUSHEDIT_CONFIGS", ROOT / "tests" / "data" / "configs"))
 PACK_LINK = COMFY_DIR / "custom_nodes" / "ComfyUI-BrushEdit"
 PACK_MODULE = str(PACK_LINK).replace(".", "_x_")  # how nodes.load_custom_node names it
 

@@ -8,8 +8,8 @@ import pytest
 
 import _harness
 
-EXAMPLES_DIR = Path(os.environ.get("BRUSHEDIT_EXAMPLES", _harness.ROOT / "tests" / "data" / "examples"))
-CONFIGS_DIR = Path(os.environ.get("BRUSHEDIT_CONFIGS", _harness.ROOT / "tests" / "data" / "configs"))
+EXAMPLES_DIR = _harness.EXAMPLES_DIR
+CONFIGS_DIR = _harness.CONFIGS_DIR
 
 
 @pytest.fixture(scope="session")

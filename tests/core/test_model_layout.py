@@ -44,7 +44,7 @@ def test_sdxl_zero_convs_and_add_embedding() -> None:
 
 @pytest.mark.parametrize("name, kind", [("sd15_brushnet_config.json", "sd15"), ("sdxl_brushnet_config.json", "sdxl")])
 def test_released_configs_build_the_same_layout(host, name: str, kind: str) -> None:
-    from conftest import CONFIGS_DIR
+    from _harness import CONFIGS_DIR
 
     cfg = json.loads((CONFIGS_DIR / name).read_text())
     config = config_from_diffusers(cfg)
@@ -55,7 +55,7 @@ def test_released_configs_build_the_same_layout(host, name: str, kind: str) -> N
 
 
 def test_powerpaint_config_is_refused_as_plain_brushnet() -> None:
-    from conftest import CONFIGS_DIR
+    from _harness import CONFIGS_DIR
 
     cfg = json.loads((CONFIGS_DIR / "powerpaint_brushnet_config.json").read_text())
     with pytest.raises(ValueError, match="PowerPaint"):

@@ -13,7 +13,7 @@ from powerpaint._pp import reference_powerpaint, tiny_powerpaint, tiny_powerpain
 
 
 def _released():
-    from conftest import CONFIGS_DIR
+    from _harness import CONFIGS_DIR
 
     return config_from_released(json.loads((CONFIGS_DIR / "powerpaint_brushnet_config.json").read_text()))
 
@@ -73,7 +73,7 @@ def test_checkpoint_detection_and_config_round_trip() -> None:
 
 
 def test_plain_config_json_is_not_powerpaint() -> None:
-    from conftest import CONFIGS_DIR
+    from _harness import CONFIGS_DIR
 
     with pytest.raises(ValueError, match="plain BrushNet"):
         config_from_released(json.loads((CONFIGS_DIR / "sd15_brushnet_config.json").read_text()))

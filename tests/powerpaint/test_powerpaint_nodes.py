@@ -104,7 +104,7 @@ def test_brushnet_loader_loads_powerpaint_files_bit_exact(models_dir) -> None:
 
 def test_head_count_comes_from_config_json(models_dir) -> None:
     import safetensors.torch
-    from conftest import CONFIGS_DIR
+    from _harness import CONFIGS_DIR
 
     folder = models_dir / "brushnet" / "PowerPaint_Brushnet"
     folder.mkdir(parents=True, exist_ok=True)
