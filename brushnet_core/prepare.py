@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .mask_ops import as_mask_batch
+
 log = logging.getLogger("BrushEdit")
 
 
@@ -23,22 +25,6 @@ class InpaintInputs:
     image: torch.Tensor         # [B,H8,W8,3], cropped to a multiple of 8
     hole: torch.Tensor          # [B,1,H8,W8], 1 = inpaint (binary)
     masked_image: torch.Tensor  # [B,H8,W8,3], the image with the hole set to 0
-
-
-def as_mask_batch(mask: torch.Tensor) -> torch.Tensor:
-    """Any MASK layout -> [B,H,W] float."""
-    if mask.ndim == 2:
-        mask = mask[None]
-    elif mask.ndim == 4:
-        if mask.shape[1] == 1:
-            mask = mask[:, 0]
-        elif mask.shape[-1] == 1:
-            mask = mask[..., 0]
-        else:
-            raise InpaintInputError(f"mask has shape {tuple(mask.shape)}; expected [B,H,W] (a MASK, not an IMAGE)")
-    if mask.ndim != 3:
-        raise InpaintInputError(f"mask has shape {tuple(mask.shape)}; expected [B,H,W]")
-    return mask.float()
 
 
 def match_mask_to_image(mask: torch.Tensor, height: int, width: int) -> torch.Tensor:
