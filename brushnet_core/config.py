@@ -68,6 +68,20 @@ SDXL_CONFIG = BrushNetConfig(
 )
 
 
+def shape_fields_from_diffusers(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The BrushNet shape fields of a diffusers ``config.json`` (shared by BrushNet and PowerPaint)."""
+    return {
+        "in_channels": int(cfg.get("in_channels", 4)),
+        "conditioning_channels": int(cfg.get("conditioning_channels", 5)),
+        "block_out_channels": tuple(int(c) for c in cfg.get("block_out_channels", (320, 640, 1280, 1280))),
+        "layers_per_block": int(cfg.get("layers_per_block", 2)),
+        "norm_num_groups": int(cfg.get("norm_num_groups", 32)),
+        "norm_eps": float(cfg.get("norm_eps", 1e-5)),
+        "flip_sin_to_cos": bool(cfg.get("flip_sin_to_cos", True)),
+        "freq_shift": int(cfg.get("freq_shift", 0)),
+    }
+
+
 def config_from_diffusers(cfg: dict[str, Any]) -> BrushNetConfig:
     """Read a released ``config.json`` (diffusers ``BrushNetModel``) into a :class:`BrushNetConfig`."""
     down_types = cfg.get("down_block_types") or []
@@ -76,20 +90,11 @@ def config_from_diffusers(cfg: dict[str, Any]) -> BrushNetConfig:
             "this config.json describes a BrushNet with cross-attention (PowerPaint v2); "
             "load it with the PowerPaint nodes, not as a plain BrushNet"
         )
-    add_type = cfg.get("addition_embed_type")
+    text_time = cfg.get("addition_embed_type") == "text_time"
     return BrushNetConfig(
-        in_channels=int(cfg.get("in_channels", 4)),
-        conditioning_channels=int(cfg.get("conditioning_channels", 5)),
-        block_out_channels=tuple(int(c) for c in cfg.get("block_out_channels", (320, 640, 1280, 1280))),
-        layers_per_block=int(cfg.get("layers_per_block", 2)),
-        norm_num_groups=int(cfg.get("norm_num_groups", 32)),
-        norm_eps=float(cfg.get("norm_eps", 1e-5)),
-        flip_sin_to_cos=bool(cfg.get("flip_sin_to_cos", True)),
-        freq_shift=int(cfg.get("freq_shift", 0)),
-        addition_time_embed_dim=int(cfg["addition_time_embed_dim"]) if add_type == "text_time" else None,
-        projection_class_embeddings_input_dim=(
-            int(cfg["projection_class_embeddings_input_dim"]) if add_type == "text_time" else None
-        ),
+        **shape_fields_from_diffusers(cfg),
+        addition_time_embed_dim=int(cfg["addition_time_embed_dim"]) if text_time else None,
+        projection_class_embeddings_input_dim=int(cfg["projection_class_embeddings_input_dim"]) if text_time else None,
     )
 
 

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import BrushNetConfig
+from .config import BrushNetConfig, shape_fields_from_diffusers
 from .model import (BrushNetFeatures, DownBlock, MidBlock, UpBlock, _OpsWithFactory, sinusoidal_embedding,
                     TimestepMLP, zero_conv)
 
@@ -314,14 +314,7 @@ def config_from_released(cfg: Mapping[str, Any]) -> PowerPaintConfig:
         raise ValueError("this config.json has no cross-attention blocks: it is a plain BrushNet, not PowerPaint")
     layers = cfg.get("transformer_layers_per_block", 1)
     return PowerPaintConfig(
-        in_channels=int(cfg.get("in_channels", 4)),
-        conditioning_channels=int(cfg.get("conditioning_channels", 5)),
-        block_out_channels=tuple(int(c) for c in cfg.get("block_out_channels", (320, 640, 1280, 1280))),
-        layers_per_block=int(cfg.get("layers_per_block", 2)),
-        norm_num_groups=int(cfg.get("norm_num_groups", 32)),
-        norm_eps=float(cfg.get("norm_eps", 1e-5)),
-        flip_sin_to_cos=bool(cfg.get("flip_sin_to_cos", True)),
-        freq_shift=int(cfg.get("freq_shift", 0)),
+        **shape_fields_from_diffusers(dict(cfg)),
         cross_attention_dim=int(cfg.get("cross_attention_dim", 768)),
         num_attention_heads=int(cfg.get("num_attention_heads") or cfg.get("attention_head_dim") or 8),
         down_attention=tuple("CrossAttn" in str(t) for t in down_types),
