@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from .segment import IMAGENET_MEAN, IMAGENET_STD
+from .segment import IMAGENET_MEAN, IMAGENET_STD, image_key
 
 #: token ids GroundingDINO (and transformers' port) treat as phrase delimiters: [CLS] [SEP] "."
 CLS_ID, SEP_ID, DOT_ID = 101, 102, 1012
@@ -16,7 +20,11 @@ CLS_ID, SEP_ID, DOT_ID = 101, 102, 1012
 
 @dataclass
 class DinoBundle:
-    """A loaded GroundingDINO model plus its tokenizer and input-size settings."""
+    """A loaded GroundingDINO model plus its tokenizer and input-size settings.
+
+    ``cache`` maps image keys to vision-backbone (Swin) outputs, which do not depend on the
+    text; ``backbone_calls`` counts real backbone runs (cache misses).
+    """
 
     model: Any
     tokenizer: Any
@@ -24,6 +32,9 @@ class DinoBundle:
     max_side: int = 1333
     source: str = ""
     variant: str = ""
+    cache_size: int = 4
+    cache: OrderedDict = field(default_factory=OrderedDict)
+    backbone_calls: int = 0
 
 
 @dataclass
@@ -84,6 +95,49 @@ def preprocess(
     mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
     return ((x.clamp(0, 1) - mean) / std).to(dtype)
+
+
+class _BackboneWithCache(nn.Module):
+    """Stands in for GroundingDINO's vision backbone for one call: the cached features or a real run.
+
+    The model appends to the returned lists, so every call hands out fresh lists.
+    """
+
+    def __init__(self, inner: nn.Module, bundle: DinoBundle, key: str) -> None:
+        super().__init__()
+        self.inner = inner
+        self.position_embedding = inner.position_embedding  # the model reads it from the backbone
+        self._bundle, self._key = bundle, key
+
+    def forward(self, pixel_values: torch.Tensor, pixel_mask: torch.Tensor) -> tuple[list, list]:
+        bundle = self._bundle
+        hit = bundle.cache.get(self._key)
+        if hit is None:
+            features, positions = self.inner(pixel_values, pixel_mask)
+            hit = (tuple(tuple(level) for level in features), tuple(positions))
+            bundle.backbone_calls += 1
+            bundle.cache[self._key] = hit
+            while len(bundle.cache) > bundle.cache_size:
+                bundle.cache.popitem(last=False)
+        else:
+            bundle.cache.move_to_end(self._key)
+        features, positions = hit
+        return [tuple(level) for level in features], list(positions)
+
+
+@contextmanager
+def backbone_cache(bundle: DinoBundle, key: str) -> Iterator[None]:
+    """Within the block the model reuses the Swin features of the image ``key``; restored after."""
+    host = getattr(bundle.model, "model", None)
+    inner = getattr(host, "backbone", None)
+    if inner is None or not hasattr(inner, "position_embedding"):
+        yield  # not transformers' GroundingDINO layout: run uncached
+        return
+    host.backbone = _BackboneWithCache(inner, bundle, key)
+    try:
+        yield
+    finally:
+        host.backbone = inner
 
 
 def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -161,12 +215,17 @@ def detect(
     short_side: int | None = None,
     max_detections: int = 50,
 ) -> list[Detection]:
-    """Run GroundingDINO on one HWC image for the given phrases (``short_side`` overrides the input size)."""
+    """Run GroundingDINO on one HWC image for the given phrases (``short_side`` overrides the input size).
+
+    The text-independent Swin features are cached per image content and input size, so a new
+    prompt on the same image runs only the text encoder, the fusion encoder and the decoder.
+    """
     max_len = int(getattr(bundle.model.config, "max_text_len", 256))
     input_ids, spans = encode_caption(bundle.tokenizer, phrases, max_len)
     pixels = preprocess(bundle, image, device, dtype, short_side)
     input_ids = input_ids.to(device)
-    with torch.inference_mode():
+    key = f"{image_key(image)}:{tuple(pixels.shape)}:{device}:{dtype}"
+    with torch.inference_mode(), backbone_cache(bundle, key):
         out = bundle.model(
             pixel_values=pixels,
             pixel_mask=torch.ones(pixels.shape[0], *pixels.shape[2:], dtype=torch.long, device=device),

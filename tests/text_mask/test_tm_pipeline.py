@@ -8,7 +8,7 @@ import torch
 
 import tm_tiny
 from brushnet_core.text_mask import DinoBundle, SamBundle, split_phrases, text_to_masks
-from brushnet_core.text_mask.detect import encode_caption, nms, postprocess
+from brushnet_core.text_mask.detect import detect, encode_caption, nms, postprocess
 from brushnet_core.text_mask.loading import load_tokenizer
 
 CPU = torch.device("cpu")
@@ -108,6 +108,45 @@ def test_cached_embeddings_give_the_same_mask(bundles):
     first, _ = _run(bundles, images)
     second, _ = _run(bundles, images)
     assert torch.equal(first, second) and bundles[1].encoder_calls == 1
+
+
+def test_groundingdino_backbone_runs_once_per_distinct_image_across_prompts(bundles):
+    dino, _sam = bundles
+    same = _images(1, seed=4).repeat(2, 1, 1, 1)
+    _run(bundles, same, "dog")
+    _run(bundles, same, "cat, red car")
+    assert dino.backbone_calls == 1
+    _run(bundles, _images(1, seed=5), "dog")
+    assert dino.backbone_calls == 2
+
+
+def test_reused_backbone_features_give_the_same_detections_as_a_fresh_run(tiny_gdino, tokenizer):
+    image = _images(1, seed=7)[0]
+    warm = DinoBundle(model=tiny_gdino, tokenizer=tokenizer, short_side=128, max_side=256)
+    detect(warm, image, ["dog"], 0.0, 0.0, CPU)
+    reused = detect(warm, image, ["cat", "red car"], 0.0, 0.0, CPU)
+    fresh = DinoBundle(model=tiny_gdino, tokenizer=tokenizer, short_side=128, max_side=256)
+    assert reused == detect(fresh, image, ["cat", "red car"], 0.0, 0.0, CPU)
+    assert warm.backbone_calls == 1 and fresh.backbone_calls == 1 and len(reused) > 0
+
+
+def test_another_detection_size_is_not_served_from_the_cache(tiny_gdino, tokenizer):
+    dino = DinoBundle(model=tiny_gdino, tokenizer=tokenizer, short_side=128, max_side=256)
+    image = _images(1, seed=8)[0]
+    detect(dino, image, ["dog"], 0.0, 0.0, CPU)
+    detect(dino, image, ["dog"], 0.0, 0.0, CPU, short_side=96)
+    assert dino.backbone_calls == 2
+
+
+def test_model_keeps_its_own_backbone_after_detection_even_on_error(tiny_gdino, tokenizer):
+    original = tiny_gdino.model.backbone
+    dino = DinoBundle(model=tiny_gdino, tokenizer=tokenizer, short_side=128, max_side=256)
+    detect(dino, _images(1, seed=9)[0], ["dog"], 0.0, 0.0, CPU)
+    assert tiny_gdino.model.backbone is original
+    with pytest.raises(RuntimeError):
+        detect(dino, torch.rand(72, 96, 3), ["dog"], 0.0, 0.0, CPU, dtype=torch.float64)  # dtype mismatch inside
+    assert tiny_gdino.model.backbone is original
+    assert not any(type(m).__name__ == "_BackboneWithCache" for m in tiny_gdino.modules())
 
 
 def test_empty_prompt_is_a_clear_error(bundles):
