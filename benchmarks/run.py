@@ -42,6 +42,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--cfg", type=float, default=7.5)
     p.add_argument("--repeat", type=int, default=2, help="interleaved repeats of every mode")
     p.add_argument("--modes", default="plain,ours,naive,inactive", help="comma-separated subset")
+    p.add_argument("--warmup", type=int, default=1,
+                   help="untimed sampling steps of every mode first (page faults, allocator), so no mode pays them")
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (1: on a shared 2-core machine 2 OpenMP threads lose to 1)")
     p.add_argument("--no-load", action="store_true", help="skip the loader benchmark (no fp16 file written)")
@@ -50,7 +52,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=None, help="JSON path (default benchmarks/results/<arch>_<size>.json)")
     a = p.parse_args(argv)
     if a.quick:
-        a.size, a.steps, a.repeat = a.size or 64, min(a.steps, 2), 1
+        a.size, a.steps, a.repeat, a.warmup = a.size or 64, min(a.steps, 2), 1, 0
     a.size = a.size or (512 if a.arch == "sd15" else 1024)
     if a.size % 8:
         p.error("--size must be a multiple of 8")
@@ -162,6 +164,7 @@ def _run(a: argparse.Namespace, work: Path) -> dict:
     import nodes
 
     result: dict[str, Any] = {"arch": a.arch, "size": a.size, "steps": a.steps, "cfg": a.cfg, "repeat": a.repeat,
+                              "warmup_steps": a.warmup,
                               "quick": a.quick, "threads": torch.get_num_threads(), "torch": torch.__version__,
                               "machine": platform.processor() or platform.machine(), "load_before": measure.cpu_load()}
     base = setup_models.base_model(a.arch, a.quick)
@@ -184,6 +187,12 @@ def _run(a: argparse.Namespace, work: Path) -> dict:
     branch_series: dict[str, measure.Series] = {}
     outputs: dict[str, torch.Tensor] = {}
     extra: dict[str, list] = {m.name: [] for m in modes}
+    if a.warmup > 0:
+        for m in modes:
+            _, s = measure.timed(nodes.common_ksampler, m.model, 11, a.warmup, a.cfg, "euler", "normal",
+                                 m.positive, m.negative, latent)
+            log.info("[BrushEdit] bench %s warm-up (%d step, not counted): %.2f s", m.name, a.warmup, s.seconds)
+        bench_branch(bn_model, a.arch, tuple(latent["samples"].shape[-2:]), {})
     for r in range(a.repeat):
         order = modes[r % len(modes):] + modes[: r % len(modes)]  # rotate: no mode always runs first
         for m in order:

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import BrushNetConfig
+from .fast_conv import run_conv
 
 TORCH_OPS = SimpleNamespace(Conv2d=nn.Conv2d, Linear=nn.Linear, GroupNorm=nn.GroupNorm)
 
@@ -58,16 +59,17 @@ class ResnetBlock(nn.Module):
         self.conv_shortcut = ops.Conv2d(in_ch, out_ch, 1) if in_ch != out_ch else None
 
     def forward(self, x: torch.Tensor, temb_act: torch.Tensor, inplace: bool = False) -> torch.Tensor:
-        """``inplace`` (inference only): SiLU and adds reuse the fresh norm/conv outputs, same values."""
+        """``inplace`` (inference only): SiLU and adds reuse the fresh norm/conv outputs, and small CPU
+        feature maps are convolved by matrix product (``fast_conv``); same values to fp32 rounding."""
         if not inplace:
             h = self.conv1(F.silu(self.norm1(x)))
             h = h + self.time_emb_proj(temb_act)[:, :, None, None]
             h = self.conv2(F.silu(self.norm2(h)))
             skip = x if self.conv_shortcut is None else self.conv_shortcut(x)
             return skip + h
-        h = self.conv1(F.silu(self.norm1(x), inplace=True))
+        h = run_conv(self.conv1, F.silu(self.norm1(x), inplace=True))
         h += self.time_emb_proj(temb_act)[:, :, None, None]
-        h = self.conv2(F.silu(self.norm2(h), inplace=True))
+        h = run_conv(self.conv2, F.silu(self.norm2(h), inplace=True))
         return h.add_(x if self.conv_shortcut is None else self.conv_shortcut(x))
 
 
@@ -76,8 +78,8 @@ class Downsample(nn.Module):
         super().__init__()
         self.conv = ops.Conv2d(ch, ch, 3, stride=2, padding=1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(x)
+    def forward(self, x: torch.Tensor, fast: bool = False) -> torch.Tensor:
+        return run_conv(self.conv, x) if fast else self.conv(x)
 
 
 class Upsample(nn.Module):
@@ -85,12 +87,12 @@ class Upsample(nn.Module):
         super().__init__()
         self.conv = ops.Conv2d(ch, ch, 3, padding=1)
 
-    def forward(self, x: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, size: tuple[int, int] | None = None, fast: bool = False) -> torch.Tensor:
         if size is None:
             x = F.interpolate(x, scale_factor=2.0, mode="nearest")
         else:
             x = F.interpolate(x, size=size, mode="nearest")
-        return self.conv(x)
+        return run_conv(self.conv, x) if fast else self.conv(x)
 
 
 class DownBlock(nn.Module):
@@ -202,7 +204,8 @@ class BrushNetModel(nn.Module):
         if timesteps.ndim == 0:
             timesteps = timesteps.expand(x.shape[0])
         emb = self.embed(timesteps, added, dtype)
-        # Without autograd the resnets work in place (no extra activation copies, identical values).
+        # Without autograd the resnets work in place (no extra activation copies) and small CPU maps
+        # are convolved by matrix product: same values to fp32 rounding.
         inplace = self.inplace_inference and not torch.is_grad_enabled()
         h = self.conv_in_condition(x)
         skips = [h]
@@ -211,7 +214,7 @@ class BrushNetModel(nn.Module):
                 h = resnet(h, emb, inplace)
                 skips.append(h)
             if block.downsamplers is not None:
-                h = block.downsamplers[0](h)
+                h = block.downsamplers[0](h, fast=inplace)
                 skips.append(h)
         down = [conv(s) for conv, s in zip(self.brushnet_down_blocks, skips)]
         for resnet in self.mid_block.resnets:
@@ -223,7 +226,7 @@ class BrushNetModel(nn.Module):
                 h = resnet(torch.cat([h, skips.pop()], dim=1), emb, inplace)
                 up_raw.append(h)
             if block.upsamplers is not None:
-                h = block.upsamplers[0](h, tuple(skips[-1].shape[-2:]))
+                h = block.upsamplers[0](h, tuple(skips[-1].shape[-2:]), fast=inplace)
                 up_raw.append(h)
         up = [conv(s) for conv, s in zip(self.brushnet_up_blocks, up_raw)]
         feats = BrushNetFeatures(down, mid, up)
