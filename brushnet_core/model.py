@@ -207,32 +207,54 @@ class BrushNetModel(nn.Module):
         # Without autograd the resnets work in place (no extra activation copies) and small CPU maps
         # are convolved by matrix product: same values to fp32 rounding.
         inplace = self.inplace_inference and not torch.is_grad_enabled()
-        h = self.conv_in_condition(x)
-        skips = [h]
-        for block in self.down_blocks:
-            for resnet in block.resnets:
-                h = resnet(h, emb, inplace)
-                skips.append(h)
-            if block.downsamplers is not None:
-                h = block.downsamplers[0](h, fast=inplace)
-                skips.append(h)
-        down = [conv(s) for conv, s in zip(self.brushnet_down_blocks, skips)]
-        for resnet in self.mid_block.resnets:
-            h = resnet(h, emb, inplace)
-        mid = self.brushnet_mid_block(h)
-        up_raw: list[torch.Tensor] = []
-        for block in self.up_blocks:
-            for resnet in block.resnets:
-                h = resnet(torch.cat([h, skips.pop()], dim=1), emb, inplace)
-                up_raw.append(h)
-            if block.upsamplers is not None:
-                h = block.upsamplers[0](h, tuple(skips[-1].shape[-2:]), fast=inplace)
-                up_raw.append(h)
-        up = [conv(s) for conv, s in zip(self.brushnet_up_blocks, up_raw)]
-        feats = BrushNetFeatures(down, mid, up)
-        if scale != 1.0:
-            feats = feats.map(lambda t: t * scale)
-        return feats
+        return run_blocks(self, x, emb, inplace, scale=scale)
+
+
+def _apply_resnets(block: nn.Module, h: torch.Tensor, emb: torch.Tensor, inplace: bool,
+                   context: torch.Tensor | None, skips: list[torch.Tensor] | None, out: list[torch.Tensor]) -> torch.Tensor:
+    """The resnets of one block; attention ``i`` (if the block has ``attentions``) follows resnet ``i``.
+
+    Up blocks pop their skip input from ``skips``; every resnet output of a down or up block is
+    appended to ``out`` (the mid block passes a list it discards).
+    """
+    attentions = getattr(block, "attentions", None)
+    for i, resnet in enumerate(block.resnets):
+        h = resnet(h if skips is None else torch.cat([h, skips.pop()], dim=1), emb, inplace)
+        if attentions is not None and i < len(attentions):
+            h = attentions[i](h, context)
+        out.append(h)
+    return h
+
+
+def run_blocks(net: nn.Module, x: torch.Tensor, emb: torch.Tensor, inplace: bool,
+               context: torch.Tensor | None = None, scale: float = 1.0) -> BrushNetFeatures:
+    """The branch body shared by BrushNet and PowerPaint: input conv, down, mid and up blocks, and
+    the zero convolutions that turn their outputs into the features added to the base UNet.
+
+    ``x`` is [noisy latent, masked-image latent, mask] concatenated; ``emb`` the activated time
+    embedding; ``context`` the text tokens the attention layers of a PowerPaint branch read.
+    """
+    h = net.conv_in_condition(x)
+    skips = [h]
+    for block in net.down_blocks:
+        h = _apply_resnets(block, h, emb, inplace, context, None, skips)
+        if block.downsamplers is not None:
+            h = block.downsamplers[0](h, fast=inplace)
+            skips.append(h)
+    down = [conv(s) for conv, s in zip(net.brushnet_down_blocks, skips)]
+    h = _apply_resnets(net.mid_block, h, emb, inplace, context, None, [])
+    mid = net.brushnet_mid_block(h)
+    up_raw: list[torch.Tensor] = []
+    for block in net.up_blocks:
+        h = _apply_resnets(block, h, emb, inplace, context, skips, up_raw)
+        if block.upsamplers is not None:
+            h = block.upsamplers[0](h, tuple(skips[-1].shape[-2:]), fast=inplace)
+            up_raw.append(h)
+    up = [conv(s) for conv, s in zip(net.brushnet_up_blocks, up_raw)]
+    feats = BrushNetFeatures(down, mid, up)
+    if scale != 1.0:
+        feats = feats.map(lambda t: t * scale)
+    return feats
 
 
 class _OpsWithFactory:

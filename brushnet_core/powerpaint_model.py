@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import BrushNetConfig, shape_fields_from_diffusers
-from .model import (BrushNetFeatures, DownBlock, MidBlock, UpBlock, _OpsWithFactory, sinusoidal_embedding,
+from .model import (BrushNetFeatures, DownBlock, MidBlock, UpBlock, _OpsWithFactory, run_blocks, sinusoidal_embedding,
                     TimestepMLP, zero_conv)
 
 POWERPAINT_TORCH_OPS = SimpleNamespace(Conv2d=nn.Conv2d, Linear=nn.Linear, GroupNorm=nn.GroupNorm, LayerNorm=nn.LayerNorm)
@@ -157,6 +157,8 @@ class PowerPaintModel(nn.Module):
                  dtype: torch.dtype | None = None, device: torch.device | str | None = None) -> None:
         super().__init__()
         self.config = c = config
+        #: run the resnets in place (and small maps by matrix product) when autograd is off
+        self.inplace_inference = True
         if not hasattr(ops, "LayerNorm"):
             ops = SimpleNamespace(Conv2d=ops.Conv2d, Linear=ops.Linear, GroupNorm=ops.GroupNorm, LayerNorm=nn.LayerNorm)
         if dtype is not None or device is not None:
@@ -227,39 +229,8 @@ class PowerPaintModel(nn.Module):
         c = self.config
         t_emb = sinusoidal_embedding(timesteps, c.block_out_channels[0], c.flip_sin_to_cos, c.freq_shift)
         emb = F.silu(self.time_embedding(t_emb.to(dtype)))
-        h = self.conv_in_condition(x)
-        skips = [h]
-        for block in self.down_blocks:
-            attns = getattr(block, "attentions", None)
-            for i, resnet in enumerate(block.resnets):
-                h = resnet(h, emb)
-                if attns is not None:
-                    h = attns[i](h, context)
-                skips.append(h)
-            if block.downsamplers is not None:
-                h = block.downsamplers[0](h)
-                skips.append(h)
-        down = [conv(s) for conv, s in zip(self.brushnet_down_blocks, skips)]
-        h = self.mid_block.resnets[0](h, emb)
-        h = self.mid_block.attentions[0](h, context)
-        h = self.mid_block.resnets[1](h, emb)
-        mid = self.brushnet_mid_block(h)
-        up_raw: list[torch.Tensor] = []
-        for block in self.up_blocks:
-            attns = getattr(block, "attentions", None)
-            for i, resnet in enumerate(block.resnets):
-                h = resnet(torch.cat([h, skips.pop()], dim=1), emb)
-                if attns is not None:
-                    h = attns[i](h, context)
-                up_raw.append(h)
-            if block.upsamplers is not None:
-                h = block.upsamplers[0](h, tuple(skips[-1].shape[-2:]))
-                up_raw.append(h)
-        up = [conv(s) for conv, s in zip(self.brushnet_up_blocks, up_raw)]
-        feats = BrushNetFeatures(down, mid, up)
-        if scale != 1.0:
-            feats = feats.map(lambda t: t * scale)
-        return feats
+        inplace = self.inplace_inference and not torch.is_grad_enabled()
+        return run_blocks(self, x, emb, inplace, context=context, scale=scale)
 
 
 def _count(sd: Mapping[str, Any], pattern: str) -> int:
