@@ -87,23 +87,26 @@ def bench_loader(harness: Any, bn_model: torch.nn.Module, work: Path, repeat: in
     return out, patcher
 
 
-def bench_branch(bn_model: torch.nn.Module, arch: str, latent_hw: tuple[int, int], series: dict) -> None:
-    """B1/B2: one eager fp32 branch forward on batch 1 and 2 (reference: out-of-place; ours: in place)."""
+def bench_branch(bn_model: torch.nn.Module, arch: str, latent_hw: tuple[int, int], series: dict, rounds: int = 3) -> None:
+    """B1/B2: one eager fp32 branch forward on batch 1 and 2 (reference: out-of-place, every layer
+    by its own conv; ours: the runtime path, in place with small maps by matmul). ``rounds``
+    alternations of reference and ours, so machine drift hits both alike."""
     h, w = latent_hw
     g = torch.Generator().manual_seed(3)
     for batch in (1, 2):
         x, cond = torch.randn(batch, 4, h, w, generator=g), torch.randn(batch, 5, h, w, generator=g)
         t = torch.full((batch,), 500.0)
         added = torch.randn(batch, 2816, generator=g) if arch == "sdxl" else None
-        for variant, fast in (("ref", False), ("ours", True)):
-            previous = bn_model.inplace_inference
-            bn_model.inplace_inference = fast
-            try:
-                with torch.inference_mode():
-                    _, s = measure.timed(bn_model, x, t, cond, added=added)
-            finally:
-                bn_model.inplace_inference = previous
-            series.setdefault(f"B{batch}_{variant}", measure.Series()).add(s)
+        for _ in range(rounds):
+            for variant, fast in (("ref", False), ("ours", True)):
+                previous = bn_model.inplace_inference
+                bn_model.inplace_inference = fast
+                try:
+                    with torch.inference_mode():
+                        _, s = measure.timed(bn_model, x, t, cond, added=added)
+                finally:
+                    bn_model.inplace_inference = previous
+                series.setdefault(f"B{batch}_{variant}", measure.Series()).add(s)
 
 
 class _BranchClock:
@@ -192,7 +195,7 @@ def _run(a: argparse.Namespace, work: Path) -> dict:
             _, s = measure.timed(nodes.common_ksampler, m.model, 11, a.warmup, a.cfg, "euler", "normal",
                                  m.positive, m.negative, latent)
             log.info("[BrushEdit] bench %s warm-up (%d step, not counted): %.2f s", m.name, a.warmup, s.seconds)
-        bench_branch(bn_model, a.arch, tuple(latent["samples"].shape[-2:]), {})
+        bench_branch(bn_model, a.arch, tuple(latent["samples"].shape[-2:]), {}, rounds=1)
     for r in range(a.repeat):
         order = modes[r % len(modes):] + modes[: r % len(modes)]  # rotate: no mode always runs first
         for m in order:
@@ -205,7 +208,7 @@ def _run(a: argparse.Namespace, work: Path) -> dict:
             info = {"brushnet_forwards": (m.runner.calls - calls0) if m.runner is not None else 0, **clock.take()}
             extra[m.name].append(info)
             log.info("[BrushEdit] bench %s repeat %d: %.2f s (%s)", m.name, r, s.seconds, measure.cpu_load())
-        bench_branch(bn_model, a.arch, tuple(latent["samples"].shape[-2:]), branch_series)
+        bench_branch(bn_model, a.arch, tuple(latent["samples"].shape[-2:]), branch_series, rounds=1 if a.quick else 3)
         log.info("[BrushEdit] bench branch alone after repeat %d: %s", r,
                  ", ".join(f"{k} {v.samples[-1].seconds:.2f} s" for k, v in branch_series.items()))
         result.update(_assemble(a, series, extra, branch_series, outputs, checks, weight_bytes))

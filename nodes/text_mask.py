@@ -219,6 +219,8 @@ class TextMask(io.ComfyNode):
         )
         preview = draw_preview(image.cpu(), masks, info)
         info["sam_encoder_runs"] = sam.bundle.encoder_calls
+        info["groundingdino_runs"] = grounding_dino.bundle.model_calls
+        info["swin_backbone_runs"] = grounding_dino.bundle.backbone_calls
         return io.NodeOutput(masks.cpu(), json.dumps(info, indent=1), preview)
 
 

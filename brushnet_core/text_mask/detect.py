@@ -23,7 +23,9 @@ class DinoBundle:
     """A loaded GroundingDINO model plus its tokenizer and input-size settings.
 
     ``cache`` maps image keys to vision-backbone (Swin) outputs, which do not depend on the
-    text; ``backbone_calls`` counts real backbone runs (cache misses).
+    text; ``backbone_calls`` counts real backbone runs (cache misses). ``outputs`` keeps the raw
+    logits and boxes per image and caption, so changing only thresholds or the mode reruns nothing;
+    ``model_calls`` counts full model runs.
     """
 
     model: Any
@@ -35,6 +37,8 @@ class DinoBundle:
     cache_size: int = 4
     cache: OrderedDict = field(default_factory=OrderedDict)
     backbone_calls: int = 0
+    outputs: OrderedDict = field(default_factory=OrderedDict)
+    model_calls: int = 0
 
 
 @dataclass
@@ -218,22 +222,34 @@ def detect(
     """Run GroundingDINO on one HWC image for the given phrases (``short_side`` overrides the input size).
 
     The text-independent Swin features are cached per image content and input size, so a new
-    prompt on the same image runs only the text encoder, the fusion encoder and the decoder.
+    prompt on the same image runs only the text encoder, the fusion encoder and the decoder; the
+    raw outputs are cached per image and caption, so new thresholds rerun only the post-processing.
     """
     max_len = int(getattr(bundle.model.config, "max_text_len", 256))
     input_ids, spans = encode_caption(bundle.tokenizer, phrases, max_len)
     pixels = preprocess(bundle, image, device, dtype, short_side)
-    input_ids = input_ids.to(device)
     key = f"{image_key(image)}:{tuple(pixels.shape)}:{device}:{dtype}"
-    with torch.inference_mode(), backbone_cache(bundle, key):
-        out = bundle.model(
-            pixel_values=pixels,
-            pixel_mask=torch.ones(pixels.shape[0], *pixels.shape[2:], dtype=torch.long, device=device),
-            input_ids=input_ids,
-            attention_mask=torch.ones_like(input_ids),
-            token_type_ids=torch.zeros_like(input_ids),
-        )
+    out_key = f"{key}:{input_ids.tolist()}"
+    raw = bundle.outputs.get(out_key)
+    if raw is None:
+        input_ids = input_ids.to(device)
+        with torch.inference_mode(), backbone_cache(bundle, key):
+            out = bundle.model(
+                pixel_values=pixels,
+                pixel_mask=torch.ones(pixels.shape[0], *pixels.shape[2:], dtype=torch.long, device=device),
+                input_ids=input_ids,
+                attention_mask=torch.ones_like(input_ids),
+                token_type_ids=torch.zeros_like(input_ids),
+            )
+        bundle.model_calls += 1
+        raw = (out.logits[0].cpu(), out.pred_boxes[0].cpu())
+        bundle.outputs[out_key] = raw
+        while len(bundle.outputs) > 2 * bundle.cache_size:
+            bundle.outputs.popitem(last=False)
+    else:
+        bundle.outputs.move_to_end(out_key)
+    logits, boxes = raw
     return postprocess(
-        out.logits[0].cpu(), out.pred_boxes[0].cpu(), spans, phrases, tuple(image.shape[:2]), box_threshold, text_threshold,
+        logits, boxes, spans, phrases, tuple(image.shape[:2]), box_threshold, text_threshold,
         max_detections=max_detections,
     )

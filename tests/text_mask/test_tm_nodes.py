@@ -69,3 +69,15 @@ def test_loader_error_reaches_the_user(text_mask_models, input_image, models_dir
     save_file({"foo.weight": torch.randn(2, 2)}, str(bad))
     with pytest.raises(_harness.PromptFailed, match="Not a segment-anything checkpoint"):
         _harness.run_prompt(_graph("groundingdino_tiny.pth", "not_sam.safetensors"))
+
+
+def test_new_thresholds_and_prompts_reuse_the_loaded_models_work(text_mask_models, input_image):
+    """Same image, ComfyUI keeps the loaders' outputs: new thresholds rerun no model, a new prompt
+    reruns GroundingDINO without its Swin backbone, and SAM's image encoder never reruns."""
+    first = json.loads(_harness.run_prompt(_graph("groundingdino_tiny.pth", "sam_vit_tiny.pth")).outputs("5")[1])
+    tweaked = json.loads(_harness.run_prompt(_graph("groundingdino_tiny.pth", "sam_vit_tiny.pth", box=0.2, mode="largest"),
+                                             fresh_cache=False).outputs("5")[1])
+    other = json.loads(_harness.run_prompt(_graph("groundingdino_tiny.pth", "sam_vit_tiny.pth", prompt="cat"),
+                                           fresh_cache=False).outputs("5")[1])
+    runs = [(d["groundingdino_runs"], d["swin_backbone_runs"], d["sam_encoder_runs"]) for d in (first, tweaked, other)]
+    assert runs == [(1, 1, 1), (1, 1, 1), (2, 1, 1)]

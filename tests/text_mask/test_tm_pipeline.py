@@ -130,6 +130,19 @@ def test_reused_backbone_features_give_the_same_detections_as_a_fresh_run(tiny_g
     assert warm.backbone_calls == 1 and fresh.backbone_calls == 1 and len(reused) > 0
 
 
+def test_new_thresholds_on_the_same_image_and_prompt_rerun_only_postprocessing(tiny_gdino, tokenizer):
+    image = _images(1, seed=10)[0]
+    warm = DinoBundle(model=tiny_gdino, tokenizer=tokenizer, short_side=128, max_side=256)
+    loose = detect(warm, image, ["dog", "cat"], 0.0, 0.0, CPU)
+    scores = sorted(d.score for d in loose)
+    strict = detect(warm, image, ["dog", "cat"], scores[len(scores) // 2], 0.0, CPU)
+    fresh = DinoBundle(model=tiny_gdino, tokenizer=tokenizer, short_side=128, max_side=256)
+    assert strict == detect(fresh, image, ["dog", "cat"], scores[len(scores) // 2], 0.0, CPU)
+    assert warm.model_calls == 1 and 0 < len(strict) < len(loose)
+    detect(warm, image, ["dog"], 0.0, 0.0, CPU)  # another caption: the model runs again
+    assert warm.model_calls == 2 and warm.backbone_calls == 1
+
+
 def test_another_detection_size_is_not_served_from_the_cache(tiny_gdino, tokenizer):
     dino = DinoBundle(model=tiny_gdino, tokenizer=tokenizer, short_side=128, max_side=256)
     image = _images(1, seed=8)[0]
