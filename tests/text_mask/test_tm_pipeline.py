@@ -93,14 +93,15 @@ def test_nothing_found_gives_zero_masks_for_every_image_and_a_warning(bundles, c
     assert [e["masks"] for e in info["images"]] == [[0], [1], [2]]
 
 
-def test_sam_encoder_runs_once_per_distinct_image_across_prompts(bundles):
-    _dino, sam = bundles
+def test_image_encoders_run_once_per_distinct_image_across_prompts(bundles):
+    """SAM's image encoder and GroundingDINO's Swin backbone do not read the text."""
+    dino, sam = bundles
     same = _images(1, seed=4).repeat(2, 1, 1, 1)
     _run(bundles, same, "dog")
     _run(bundles, same, "cat, red car")
-    assert sam.encoder_calls == 1
+    assert (sam.encoder_calls, dino.backbone_calls, dino.model_calls) == (1, 1, 2)
     _run(bundles, _images(1, seed=5), "dog")
-    assert sam.encoder_calls == 2
+    assert (sam.encoder_calls, dino.backbone_calls) == (2, 2)
 
 
 def test_cached_embeddings_give_the_same_mask(bundles):
@@ -108,16 +109,6 @@ def test_cached_embeddings_give_the_same_mask(bundles):
     first, _ = _run(bundles, images)
     second, _ = _run(bundles, images)
     assert torch.equal(first, second) and bundles[1].encoder_calls == 1
-
-
-def test_groundingdino_backbone_runs_once_per_distinct_image_across_prompts(bundles):
-    dino, _sam = bundles
-    same = _images(1, seed=4).repeat(2, 1, 1, 1)
-    _run(bundles, same, "dog")
-    _run(bundles, same, "cat, red car")
-    assert dino.backbone_calls == 1
-    _run(bundles, _images(1, seed=5), "dog")
-    assert dino.backbone_calls == 2
 
 
 def test_reused_backbone_features_give_the_same_detections_as_a_fresh_run(tiny_gdino, tokenizer):
