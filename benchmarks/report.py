@@ -45,8 +45,8 @@ def summarize(r: dict) -> dict:
                                     "injection_and_noise_s": round(extra - prep, 4)}
         # Whole-run times drift by about +-10% on a shared VM (see inactive, which does plain's exact
         # work); the parts of ours measured inside its own runs do not depend on that drift.
-        fwds = sorted(x.get("prepare_s", 0.0) / steps for x in modes["ours"]["runs"])
-        s["ours_from_parts"] = round(1 + fwds[len(fwds) // 2] / u2_min, 4)
+        prepared = sorted(x.get("prepare_s", 0.0) / steps for x in modes["ours"]["runs"])
+        s["ours_from_parts"] = round(1 + prepared[len(prepared) // 2] / u2_min, 4)
     if "ours" in modes:
         weights = r.get("brushnet_weight_bytes", 0)
         # The BrushNet weights are resident in this process during the plain runs too, so a

@@ -2,7 +2,7 @@
 
 Submodules: ``sam_convert`` / ``dino_convert`` (original checkpoint key conversion), ``loading``
 (files and Hugging Face folders, offline), ``detect`` (text -> boxes), ``segment`` (boxes -> masks,
-embedding cache), ``pipeline`` (batch, modes, info, preview). transformers is imported lazily.
+embedding cache), ``lru`` (the small caches), ``pipeline`` (batch, modes, info, preview). transformers is imported lazily.
 """
 from .detect import Detection, DinoBundle, split_phrases
 from .pipeline import MODES, draw_preview, text_to_masks

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .lru import lru_get, lru_put
 from .segment import IMAGENET_MEAN, IMAGENET_STD, image_key
 
 #: token ids GroundingDINO (and transformers' port) treat as phrase delimiters: [CLS] [SEP] "."
@@ -86,13 +87,18 @@ def target_size(h: int, w: int, short_side: int, max_side: int) -> tuple[int, in
     return size, int(size * w / h)
 
 
+def input_size(bundle: DinoBundle, image: torch.Tensor, short_side: int | None = None) -> tuple[int, int]:
+    """(height, width) the model sees for this HWC image (short side ``short_side`` or the model's)."""
+    short = short_side or bundle.short_side
+    return target_size(image.shape[0], image.shape[1], short, max(bundle.max_side, short))
+
+
 def preprocess(
     bundle: DinoBundle, image: torch.Tensor, device: torch.device, dtype: torch.dtype, short_side: int | None = None
 ) -> torch.Tensor:
     """HWC [0,1] image -> normalised (1,3,h,w) pixel values (short side ``short_side`` or the model's)."""
     h, w = image.shape[:2]
-    short = short_side or bundle.short_side
-    th, tw = target_size(h, w, short, max(bundle.max_side, short))
+    th, tw = input_size(bundle, image, short_side)
     x = image[..., :3].permute(2, 0, 1).unsqueeze(0).to(device=device, dtype=torch.float32)
     if (th, tw) != (h, w):
         x = F.interpolate(x, size=(th, tw), mode="bilinear", align_corners=False, antialias=True)
@@ -115,16 +121,12 @@ class _BackboneWithCache(nn.Module):
 
     def forward(self, pixel_values: torch.Tensor, pixel_mask: torch.Tensor) -> tuple[list, list]:
         bundle = self._bundle
-        hit = bundle.cache.get(self._key)
+        hit = lru_get(bundle.cache, self._key)
         if hit is None:
             features, positions = self.inner(pixel_values, pixel_mask)
-            hit = (tuple(tuple(level) for level in features), tuple(positions))
             bundle.backbone_calls += 1
-            bundle.cache[self._key] = hit
-            while len(bundle.cache) > bundle.cache_size:
-                bundle.cache.popitem(last=False)
-        else:
-            bundle.cache.move_to_end(self._key)
+            hit = lru_put(bundle.cache, self._key, (tuple(tuple(level) for level in features), tuple(positions)),
+                          bundle.cache_size)
         features, positions = hit
         return [tuple(level) for level in features], list(positions)
 
@@ -218,20 +220,22 @@ def detect(
     dtype: torch.dtype = torch.float32,
     short_side: int | None = None,
     max_detections: int = 50,
+    content_key: str | None = None,
 ) -> list[Detection]:
     """Run GroundingDINO on one HWC image for the given phrases (``short_side`` overrides the input size).
 
     The text-independent Swin features are cached per image content and input size, so a new
     prompt on the same image runs only the text encoder, the fusion encoder and the decoder; the
-    raw outputs are cached per image and caption, so new thresholds rerun only the post-processing.
+    raw outputs are cached per image and caption, so new thresholds rerun only the post-processing
+    (``content_key``: the image's ``image_key`` when the caller already has it).
     """
     max_len = int(getattr(bundle.model.config, "max_text_len", 256))
     input_ids, spans = encode_caption(bundle.tokenizer, phrases, max_len)
-    pixels = preprocess(bundle, image, device, dtype, short_side)
-    key = f"{image_key(image)}:{tuple(pixels.shape)}:{device}:{dtype}"
+    key = f"{content_key or image_key(image)}:{input_size(bundle, image, short_side)}:{device}:{dtype}"
     out_key = f"{key}:{input_ids.tolist()}"
-    raw = bundle.outputs.get(out_key)
+    raw = lru_get(bundle.outputs, out_key)
     if raw is None:
+        pixels = preprocess(bundle, image, device, dtype, short_side)
         input_ids = input_ids.to(device)
         with torch.inference_mode(), backbone_cache(bundle, key):
             out = bundle.model(
@@ -242,12 +246,7 @@ def detect(
                 token_type_ids=torch.zeros_like(input_ids),
             )
         bundle.model_calls += 1
-        raw = (out.logits[0].cpu(), out.pred_boxes[0].cpu())
-        bundle.outputs[out_key] = raw
-        while len(bundle.outputs) > 2 * bundle.cache_size:
-            bundle.outputs.popitem(last=False)
-    else:
-        bundle.outputs.move_to_end(out_key)
+        raw = lru_put(bundle.outputs, out_key, (out.logits[0].cpu(), out.pred_boxes[0].cpu()), 2 * bundle.cache_size)
     logits, boxes = raw
     return postprocess(
         logits, boxes, spans, phrases, tuple(image.shape[:2]), box_threshold, text_threshold,

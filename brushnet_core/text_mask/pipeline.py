@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from .detect import Detection, DinoBundle, detect, split_phrases
-from .segment import SamBundle, boxes_to_masks
+from .segment import SamBundle, boxes_to_masks, image_key
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +65,9 @@ def text_to_masks(
     empty: list[int] = []
     for idx in range(b):
         image = images[idx]
+        content = image_key(image)  # hashed once for both models' caches
         dets = detect(dino, image, phrases, box_threshold, text_threshold, dino_device, short_side=detect_size,
-                      max_detections=max_objects)
+                      max_detections=max_objects, content_key=content)
         entry: dict[str, Any] = {"image": idx, "detections": [asdict(d) for d in dets], "masks": []}
         if not dets:
             empty.append(idx)
@@ -75,7 +76,7 @@ def text_to_masks(
             per_image.append(entry)
             continue
         boxes = torch.tensor([d.box for d in dets])
-        masks, sam_scores = boxes_to_masks(sam, image, boxes, sam_device, dtype)
+        masks, sam_scores = boxes_to_masks(sam, image, boxes, sam_device, dtype, content)
         for d, s in zip(entry["detections"], sam_scores.tolist()):
             d["mask_score"] = round(float(s), 4)
         chosen, used = _select(masks, dets, mode)

@@ -9,6 +9,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from .lru import lru_get, lru_put
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -68,12 +70,13 @@ def preprocess(bundle: SamBundle, image: torch.Tensor, device: torch.device, dty
     return x.to(dtype)
 
 
-def embed(bundle: SamBundle, image: torch.Tensor, device: torch.device, dtype: torch.dtype) -> dict[str, Any]:
-    """Image-encoder outputs for one image, from the cache when the same pixels were seen before."""
-    key = f"{image_key(image)}:{device}:{dtype}"
-    hit = bundle.cache.get(key)
+def embed(bundle: SamBundle, image: torch.Tensor, device: torch.device, dtype: torch.dtype,
+          content_key: str | None = None) -> dict[str, Any]:
+    """Image-encoder outputs for one image, from the cache when the same pixels were seen before
+    (``content_key``: the image's ``image_key`` when the caller already has it)."""
+    key = f"{content_key or image_key(image)}:{device}:{dtype}"
+    hit = lru_get(bundle.cache, key)
     if hit is not None:
-        bundle.cache.move_to_end(key)
         return hit
     pixels = preprocess(bundle, image, device, dtype)
     model = bundle.model
@@ -84,20 +87,18 @@ def embed(bundle: SamBundle, image: torch.Tensor, device: torch.device, dtype: t
         else:
             out = {"image_embeddings": model.get_image_embeddings(pixels)}
     bundle.encoder_calls += 1
-    bundle.cache[key] = out
-    while len(bundle.cache) > bundle.cache_size:
-        bundle.cache.popitem(last=False)
-    return out
+    return lru_put(bundle.cache, key, out, bundle.cache_size)
 
 
 def boxes_to_masks(
-    bundle: SamBundle, image: torch.Tensor, boxes: torch.Tensor, device: torch.device, dtype: torch.dtype
+    bundle: SamBundle, image: torch.Tensor, boxes: torch.Tensor, device: torch.device, dtype: torch.dtype,
+    content_key: str | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Masks (N,H,W bool, CPU) and predicted IoU scores (N,) for N xyxy pixel boxes on one HWC image."""
     h, w = image.shape[:2]
     if boxes.numel() == 0:
         return torch.zeros((0, h, w), dtype=torch.bool), torch.zeros(0)
-    emb = embed(bundle, image, device, dtype)
+    emb = embed(bundle, image, device, dtype, content_key)
     rh, rw = _resized_hw(bundle, h, w)
     scale = torch.tensor([rw / w, rh / h, rw / w, rh / h])
     prompt = (boxes.float().cpu() * scale).unsqueeze(0).to(device=device, dtype=dtype)
