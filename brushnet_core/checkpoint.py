@@ -222,14 +222,38 @@ def read_checkpoint(path: str, progress: Callable[[int, int], None] | None = Non
     return sd, CheckpointInfo(kind=kind, config=config, path=weights, dtype=dtype)
 
 
-def build_model(config: BrushNetConfig, sd: Mapping[str, torch.Tensor], ops: Any = None,
-                dtype: torch.dtype = torch.float32, source: str = "checkpoint") -> torch.nn.Module:
-    """Build a BrushNetModel on the meta device, then adopt the tensors (one dtype cast, no init)."""
-    from .model import TORCH_OPS, BrushNetModel
+def adopt_tensors(make: Callable[[Any], torch.nn.Module], reference_ops: Any, ops: Any,
+                  sd: Mapping[str, torch.Tensor], dtype: torch.dtype, source: str) -> torch.nn.Module:
+    """Build ``make(ops)`` on the meta device and adopt the file's tensors (one dtype cast, no init).
 
+    Keys and shapes are checked against a skeleton built with plain torch layers
+    (``make(reference_ops)``), so the check does not depend on how the host's layer classes
+    initialise (ComfyUI's dynamic-VRAM ops start Linear layers with no weight at all). After
+    loading, every tensor of the skeleton must be real: none left None or on the meta device.
+    """
     with torch.device("meta"):
-        model = BrushNetModel(config, ops=ops or TORCH_OPS)
-    check_state_dict(model, sd, source)
+        skeleton = make(reference_ops)
+    check_state_dict(skeleton, sd, source)
+    expected = list(skeleton.state_dict().keys())
+    del skeleton
+    with torch.device("meta"):
+        model = make(ops)
     converted = {k: (v if v.dtype == dtype else v.to(dtype)) for k, v in sd.items()}
     model.load_state_dict(converted, strict=True, assign=True)
+    loaded = model.state_dict()
+    empty = [k for k in expected if loaded.get(k) is None or loaded[k].is_meta]
+    if empty:
+        raise BrushNetCheckpointError(
+            f"{source}: {len(empty)} tensors stayed empty after loading (e.g. {empty[:3]}): the host's layer "
+            "classes did not take the weights. Please report this with the ComfyUI version line from the log."
+        )
     return model.eval().requires_grad_(False)
+
+
+def build_model(config: BrushNetConfig, sd: Mapping[str, torch.Tensor], ops: Any = None,
+                dtype: torch.dtype = torch.float32, source: str = "checkpoint") -> torch.nn.Module:
+    """A BrushNetModel holding the checkpoint's tensors, its layers made by ``ops``."""
+    from .model import TORCH_OPS, BrushNetModel
+
+    return adopt_tensors(lambda layer_ops: BrushNetModel(config, ops=layer_ops), TORCH_OPS, ops or TORCH_OPS,
+                         sd, dtype, source)

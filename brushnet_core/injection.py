@@ -196,7 +196,8 @@ class InjectingBlock(nn.Sequential):
 
     It registers the ORIGINAL child modules under their original names (same parameters, same
     state-dict keys, same per-module flags ComfyUI sets for low-VRAM loading); only iteration
-    order gains the add steps: before a trailing upsampler and/or at the very end.
+    order gains the add steps: before a trailing upsampler and/or at the very end. ``owner`` (the
+    slot) tells whose block it is, so several BrushNets can wrap the same block and leave it again.
     """
 
     def __init__(self, block: nn.Module, slot: FeatureSlot, before_last: int | None, at_end: int | None) -> None:
@@ -205,6 +206,7 @@ class InjectingBlock(nn.Sequential):
             self.add_module(name, child)
         # Not registered as children: state-dict keys and module lists stay exactly the original's.
         object.__setattr__(self, "_inner", block)
+        object.__setattr__(self, "owner", slot)
         object.__setattr__(self, "_before_last", _AddFeature(slot, before_last) if before_last is not None else None)
         object.__setattr__(self, "_at_end", _AddFeature(slot, at_end) if at_end is not None else None)
 
@@ -223,7 +225,7 @@ class InjectingBlock(nn.Sequential):
             return getattr(object.__getattribute__(self, "_inner"), name)
 
 
-def object_patches(plan: InjectionPlan, slot: FeatureSlot, current: Callable[[int], nn.Module]) -> dict[int, nn.Module]:
+def injecting_blocks(plan: InjectionPlan, slot: FeatureSlot, current: Callable[[int], nn.Module]) -> dict[int, nn.Module]:
     """Output blocks to replace (by index) so adds inside them happen; ``current(j)`` is the block now."""
     patches: dict[int, nn.Module] = {}
     for j, feature in plan.before_upsampler.items():
@@ -232,3 +234,39 @@ def object_patches(plan: InjectionPlan, slot: FeatureSlot, current: Callable[[in
     end_block = patches.get(last, current(last))
     patches[last] = InjectingBlock(end_block, slot, before_last=None, at_end=plan.after_output_block[last])
     return patches
+
+
+def _owners(block: nn.Module) -> Iterator[FeatureSlot]:
+    while isinstance(block, InjectingBlock):
+        yield block.owner
+        block = block._inner
+
+
+def is_wrapped(output_blocks: nn.ModuleList, plan: InjectionPlan, slot: FeatureSlot) -> bool:
+    """True when this UNet's output blocks already carry this slot's adds."""
+    return any(owner is slot for owner in _owners(output_blocks[plan.last_output_block]))
+
+
+def wrap_output_blocks(output_blocks: nn.ModuleList, plan: InjectionPlan, slot: FeatureSlot) -> None:
+    """Wrap the planned output blocks of THIS model instance (idempotent)."""
+    if is_wrapped(output_blocks, plan, slot):
+        return
+    for j, block in injecting_blocks(plan, slot, lambda i: output_blocks[i]).items():
+        output_blocks[j] = block
+
+
+def unwrap_output_blocks(output_blocks: nn.ModuleList, slot: FeatureSlot) -> None:
+    """Remove this slot's wrappers wherever they sit in a chain; other BrushNets' stay in place."""
+    for j in range(len(output_blocks)):
+        outer: InjectingBlock | None = None
+        block = output_blocks[j]
+        while isinstance(block, InjectingBlock):
+            inner = block._inner
+            if block.owner is slot:
+                if outer is None:
+                    output_blocks[j] = inner
+                else:
+                    object.__setattr__(outer, "_inner", inner)
+            else:
+                outer = block
+            block = inner

@@ -265,17 +265,13 @@ def powerpaint_config(sd: Mapping[str, torch.Tensor], json_config: Mapping[str, 
 def build_powerpaint(config: PowerPaintConfig, sd: Mapping[str, torch.Tensor], ops: Any = None,
                      dtype: torch.dtype = torch.float32, source: str = "checkpoint") -> PowerPaintModel:
     """Build on the meta device, check every key and shape, adopt the tensors (one dtype cast)."""
-    from .checkpoint import BrushNetCheckpointError, check_state_dict
+    from .checkpoint import BrushNetCheckpointError, adopt_tensors
 
-    with torch.device("meta"):
-        model = PowerPaintModel(config, ops=ops or POWERPAINT_TORCH_OPS)
     try:
-        check_state_dict(model, sd, source)
+        return adopt_tensors(lambda layer_ops: PowerPaintModel(config, ops=layer_ops), POWERPAINT_TORCH_OPS,
+                             ops or POWERPAINT_TORCH_OPS, sd, dtype, source)
     except BrushNetCheckpointError as err:
         raise BrushNetCheckpointError(f"PowerPaint BrushNet: {err}") from None
-    converted = {k: (v if v.dtype == dtype else v.to(dtype)) for k, v in sd.items()}
-    model.load_state_dict(converted, strict=True, assign=True)
-    return model.eval().requires_grad_(False)
 
 
 def config_from_released(cfg: Mapping[str, Any]) -> PowerPaintConfig:

@@ -132,12 +132,13 @@ def rewrite_task_words(text: str, identifier: str = "embedding:") -> str:
     return _WORD_RX.sub(repl, text)
 
 
-def install_task_tokens(tokenizer: Any, vectors: Mapping[str, torch.Tensor]) -> Any:
+def install_task_tokens(tokenizer: Any, vectors: Mapping[str, torch.Tensor], lookup_arity: int = 2) -> Any:
     """Make a word tokenizer (ComfyUI ``SDTokenizer`` interface) emit the task vectors for the task words.
 
     Uses the tokenizer's own embedding mechanism (an embedding reference becomes a run of vector
     tokens that the text encoder splices into its input embeddings), so the text encoder itself is
-    not modified. Mutates and returns ``tokenizer``: pass a copy.
+    not modified. Mutates and returns ``tokenizer``: pass a copy. ``lookup_arity`` is how many
+    values the host's ``_try_get_embedding`` returns: 2 = (embed, leftover), 3 = (embed, name, leftover).
     """
     identifier = getattr(tokenizer, "embedding_identifier", "embedding:")
     fallback: Callable = tokenizer._try_get_embedding
@@ -153,7 +154,8 @@ def install_task_tokens(tokenizer: Any, vectors: Mapping[str, torch.Tensor]) -> 
         stripped = first.strip(",")
         if stripped in table:
             tail = first[len(stripped):] if first.startswith(stripped) else ""
-            return table[stripped], (f"{tail} {leftover}".strip() if tail else leftover)
+            rest = f"{tail} {leftover}".strip() if tail else leftover
+            return (table[stripped], stripped, rest) if lookup_arity >= 3 else (table[stripped], rest)
         return fallback(name)
 
     def tokenize_with_task_words(text: str, *args: Any, **kwargs: Any):

@@ -12,8 +12,10 @@ import comfy.model_patcher
 import comfy.patcher_extension as pe
 
 from ..brushnet_core.injection import (
-    InjectionPlan, input_block_after_skip_patch, input_block_patch, object_patches, output_block_patch)
+    InjectionPlan, input_block_after_skip_patch, input_block_patch, is_wrapped, output_block_patch,
+    unwrap_output_blocks, wrap_output_blocks)
 from ..brushnet_core.runner import BrushNetRunner
+from . import compat
 
 log = logging.getLogger("BrushEdit")
 
@@ -25,11 +27,25 @@ def _arg(args: tuple, kwargs: dict, index: int, name: str) -> Any:
 class BrushNetSampling:
     """The wrappers one BrushNet node adds: per-run setup/cleanup and per-call feature computation."""
 
-    def __init__(self, key: str, runner: BrushNetRunner, percent_range: tuple[float, float]) -> None:
-        self.key, self.runner, self.percent_range = key, runner, percent_range
+    def __init__(self, key: str, runner: BrushNetRunner, plan: InjectionPlan, percent_range: tuple[float, float],
+                 node: str) -> None:
+        self.key, self.runner, self.plan, self.percent_range, self.node = key, runner, plan, percent_range, node
+
+    def inject(self, patcher: Any) -> None:
+        """Wrap the output blocks of the model instance ComfyUI is loading (any copy of it)."""
+        wrap_output_blocks(patcher.model.diffusion_model.output_blocks, self.plan, self.runner.slot)
+
+    def eject(self, patcher: Any) -> None:
+        unwrap_output_blocks(patcher.model.diffusion_model.output_blocks, self.runner.slot)
 
     def outer_sample(self, executor: Any, *args: Any, **kwargs: Any) -> Any:
         guider = getattr(executor, "class_obj", None)
+        patcher = getattr(guider, "model_patcher", None)
+        if patcher is not None and compat.multigpu_devices(patcher):
+            raise RuntimeError(
+                f"{self.node}: multi-GPU sampling is not supported: BrushNet computes its features on one device "
+                "per model call. Remove the MultiGPU node from this graph (sample on one GPU)."
+            )
         window = self.runner.window
         start, end = self.percent_range
         if guider is not None and (start > 0.0 or end < 1.0):
@@ -51,28 +67,38 @@ class BrushNetSampling:
         sigmas = options.get("sigmas")
         sigma = float(sigmas.max()) if isinstance(sigmas, torch.Tensor) else 0.0
         chunks = len(options.get("cond_or_uncond", [0])) or 1
+        blocks = executor.class_obj.output_blocks if hasattr(executor.class_obj, "output_blocks") else None
+        # The model that runs may be a copy ComfyUI made after loading (hooks, compile, multi-GPU)
+        # whose injection was skipped: wrap it for this call only, and leave it as it was.
+        wrapped_here = blocks is not None and not is_wrapped(blocks, self.plan, self.runner.slot)
         try:
+            if wrapped_here:
+                wrap_output_blocks(blocks, self.plan, self.runner.slot)
             self.runner.prepare(x, timesteps, y, kwargs.get(self.key), chunks, sigma, options.get("sample_sigmas"),
                                 context=context)
             return executor(*args, **kwargs)
         finally:
             self.runner.slot.clear()
+            if wrapped_here:
+                unwrap_output_blocks(blocks, self.runner.slot)
 
 
 def attach_brushnet(model: comfy.model_patcher.ModelPatcher, brushnet: comfy.model_patcher.ModelPatcher,
-                    plan: InjectionPlan, runner: BrushNetRunner,
-                    percent_range: tuple[float, float]) -> tuple[comfy.model_patcher.ModelPatcher, str]:
-    """A clone of ``model`` with the BrushNet patches, wrappers and weights registered; and its cond key."""
+                    plan: InjectionPlan, runner: BrushNetRunner, percent_range: tuple[float, float],
+                    node: str = "BrushNet") -> tuple[comfy.model_patcher.ModelPatcher, str]:
+    """A clone of ``model`` with the BrushNet patches, wrappers and weights registered; and its cond key.
+
+    Nothing holds modules of ``model``'s instance: the output-block adds are an injection that
+    ComfyUI runs on whichever copy of the model it loads for sampling.
+    """
     key = f"brushedit_brushnet_{uuid.uuid4().hex[:12]}"
     patched = model.clone()
     slot = runner.slot
     patched.set_model_input_block_patch(input_block_patch(slot))
     patched.set_model_input_block_patch_after_skip(input_block_after_skip_patch(slot))
     patched.set_model_output_block_patch(output_block_patch(slot, plan))
-    current = lambda j: patched.get_model_object(f"diffusion_model.output_blocks.{j}")  # noqa: E731
-    for j, block in object_patches(plan, slot, current).items():
-        patched.add_object_patch(f"diffusion_model.output_blocks.{j}", block)
-    sampling = BrushNetSampling(key, runner, percent_range)
+    sampling = BrushNetSampling(key, runner, plan, percent_range, node)
+    patched.set_injections(key, [compat.model_injection(sampling.inject, sampling.eject)])
     patched.add_wrapper_with_key(pe.WrappersMP.OUTER_SAMPLE, key, sampling.outer_sample)
     patched.add_wrapper_with_key(pe.WrappersMP.DIFFUSION_MODEL, key, sampling.diffusion_model)
     patched.set_additional_models(key, [brushnet])

@@ -9,11 +9,11 @@ from comfy_api.latest import io
 
 import comfy.model_management as mm
 import comfy.model_patcher
-import comfy.ops
 import comfy.utils
 import folder_paths
 
 from ..brushnet_core.checkpoint import POWERPAINT, WEIGHT_EXTENSIONS, build_model, read_checkpoint
+from . import compat
 from .types import BrushNetModelType
 
 log = logging.getLogger("BrushEdit")
@@ -62,10 +62,10 @@ def load_brushnet(path: str, dtype_name: str | None = "auto") -> comfy.model_pat
     if info.kind == POWERPAINT:  # PowerPaint v2: BrushNet with cross-attention, used by the PowerPaint node
         from ..brushnet_core.powerpaint_model import load_powerpaint
 
-        model = load_powerpaint(sd, info.path, ops=comfy.ops.disable_weight_init, dtype=dtype,
+        model = load_powerpaint(sd, info.path, ops=compat.layer_ops(), dtype=dtype,
                                 source=os.path.basename(path))
     else:
-        model = build_model(info.config, sd, ops=comfy.ops.disable_weight_init, dtype=dtype, source=os.path.basename(path))
+        model = build_model(info.config, sd, ops=compat.layer_ops(), dtype=dtype, source=os.path.basename(path))
     del sd
     model.brushnet_source = path
     pbar.update_absolute(100, 100)

@@ -32,6 +32,7 @@ from ..brushnet_core.runner import ActiveWindow, BrushNetRunner
 from .apply import base_model_kind, check_pairing
 from .brushnet_patch import add_conditioning, attach_brushnet
 from .loader import list_brushnet_files, resolve_brushnet_path
+from . import compat
 from .types import BrushNetModelType
 
 log = logging.getLogger("BrushEdit")
@@ -102,7 +103,8 @@ def load_powerpaint_clip(base_path: str, powerpaint_path: str, embedding_directo
         log.info("[BrushEdit] PowerPaint CLIP: %d text-encoder tensors from %s applied (%d ignored)",
                  len(encoder.weights) - len(unexpected), name, len(unexpected))
     tokenizer = copy.copy(clip.tokenizer)
-    setattr(tokenizer, tokenizer.clip, install_task_tokens(copy.copy(getattr(tokenizer, tokenizer.clip)), encoder.tokens))
+    setattr(tokenizer, tokenizer.clip, install_task_tokens(
+        copy.copy(getattr(tokenizer, tokenizer.clip)), encoder.tokens, lookup_arity=compat.features().tokenizer_lookup_arity))
     clip.tokenizer = tokenizer
     log.info("[BrushEdit] PowerPaint CLIP ready: task tokens %s",
              ", ".join(f"{k} x{v.shape[0]}" for k, v in encoder.tokens.items()))
@@ -306,7 +308,8 @@ class PowerPaint(io.ComfyNode):
         ctx_key = f"brushedit_powerpaint_ctx_{uuid.uuid4().hex[:12]}"
         base = model.clone()  # the task-context wrapper must sit outside the BrushNet wrapper attach_brushnet adds
         base.add_wrapper_with_key(pe.WrappersMP.DIFFUSION_MODEL, ctx_key, _task_context_wrapper(ctx_key, runner))
-        patched, key = attach_brushnet(base, powerpaint, plan, runner, (float(start_percent), float(end_percent)))
+        patched, key = attach_brushnet(base, powerpaint, plan, runner, (float(start_percent), float(end_percent)),
+                                       node="PowerPaint")
         pos_out = add_task_context(add_conditioning(positive, key, cond), ctx_key, pos_ctx)
         neg_out = add_task_context(add_conditioning(negative, key, cond), ctx_key, neg_ctx)
         return io.NodeOutput(patched, pos_out, neg_out, empty)
