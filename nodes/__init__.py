@@ -4,7 +4,7 @@ from __future__ import annotations
 from comfy_api.latest import ComfyExtension, io
 
 from .folders import register_model_folders
-from . import apply, image_tools, loader, planner, powerpaint, text_mask
+from . import apply, compat, image_tools, loader, planner, powerpaint, text_mask
 
 
 def all_nodes() -> list[type[io.ComfyNode]]:
@@ -18,6 +18,7 @@ class BrushEditExtension(ComfyExtension):
 
 
 async def comfy_entrypoint() -> BrushEditExtension:
+    compat.log_host_once()
     return BrushEditExtension()
 
 
