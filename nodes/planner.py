@@ -10,6 +10,7 @@ from comfy_api.latest import io, ui
 
 import folder_paths
 
+from . import compat
 from ..brushnet_core.planner.backend import RulesPlanner
 from ..brushnet_core.planner.http_backend import HTTPPlanner, HTTPPlannerConfig
 from ..brushnet_core.planner.plan import CATEGORIES, NEEDS_OBJECT, EditPlan, parse_box_text
@@ -260,7 +261,7 @@ class BrushEditPlanner(io.ComfyNode):
                             raw_answer="(every field overridden; no planner call)", backend="user")
         else:
             backend = planner if planner is not None else RulesPlanner()
-            plan = backend.plan(pil, instruction, source_caption or "")
+            plan = backend.plan(pil, instruction, source_caption or "", cancel_check=compat.cancel_check())
             plan = plan.with_overrides(category or None, override_object, override_caption, box)
         if plan.category == "addition" and plan.box is None:
             log.warning("[BrushEdit] addition plan without a box; type one into override_box or draw a mask")

@@ -15,6 +15,7 @@ import comfy.model_patcher
 import comfy.utils
 import folder_paths
 
+from . import compat
 from ..brushnet_core.text_mask import MODES, draw_preview, text_to_masks
 from ..brushnet_core.text_mask.loading import is_hf_folder, load_grounding_dino, load_sam
 
@@ -215,7 +216,7 @@ class TextMask(io.ComfyNode):
         mm.load_models_gpu([grounding_dino.patcher, sam.patcher])
         masks, info = text_to_masks(
             grounding_dino.bundle, sam.bundle, image, prompt, box_threshold, text_threshold, mode,
-            grounding_dino.device(), sam.device(), detect_size=detection_size,
+            grounding_dino.device(), sam.device(), detect_size=detection_size, cancel_check=compat.cancel_check(),
         )
         preview = draw_preview(image.cpu(), masks, info)
         info["sam_encoder_runs"] = sam.bundle.encoder_calls

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from .parse import plan_from_answer, quote
 from .plan import EditPlan, PlannerError, PlanParseError
@@ -14,6 +14,29 @@ log = logging.getLogger("BrushEdit.planner")
 
 #: One chat turn: (role, text). The image, if any, belongs to the first user turn.
 Turn = tuple[str, str]
+
+#: Called often during long waits; raises (e.g. ComfyUI's InterruptProcessingException) to cancel.
+CancelCheck = Callable[[], None]
+
+#: Longest time between two cancel checks while waiting (seconds).
+POLL_S = 0.1
+
+
+def no_cancel() -> None:
+    """The cancel check used when the caller gives none: never cancels."""
+
+
+def sleep_cancellable(seconds: float, cancel_check: Optional[CancelCheck] = None) -> None:
+    """``time.sleep`` in short slices, calling ``cancel_check`` before each (its exception propagates)."""
+    check = cancel_check or no_cancel
+    end = time.monotonic() + max(0.0, seconds)
+    while True:
+        check()
+        left = end - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(POLL_S, left))
+
 
 
 class PlannerUnreachable(PlannerError):
@@ -41,7 +64,9 @@ class Planner:
 
     name = "planner"
 
-    def plan(self, image: Any, instruction: str, source_caption: str = "") -> EditPlan:
+    def plan(self, image: Any, instruction: str, source_caption: str = "",
+             cancel_check: Optional[CancelCheck] = None) -> EditPlan:
+        """``cancel_check`` is called during long waits and raises to cancel (Cancel button)."""
         raise NotImplementedError
 
 
@@ -50,7 +75,8 @@ class RulesPlanner(Planner):
 
     name = "rules"
 
-    def plan(self, image: Any, instruction: str, source_caption: str = "") -> EditPlan:
+    def plan(self, image: Any, instruction: str, source_caption: str = "",
+             cancel_check: Optional[CancelCheck] = None) -> EditPlan:
         width, height = image.size
         return rule_plan(instruction, width, height, source_caption)
 
@@ -66,13 +92,16 @@ class ChatPlanner(Planner):
         """(image to send, reference size the model's pixel boxes refer to)."""
         return image, image.size
 
-    def chat(self, turns: list[Turn], image: Optional[Any]) -> str:
+    def chat(self, turns: list[Turn], image: Optional[Any], cancel_check: Optional[CancelCheck] = None) -> str:
+        """The model's answer to ``turns``; calls ``cancel_check`` while it waits or generates."""
         raise NotImplementedError
 
     def prompt_convention(self) -> str:
         return self.box_convention
 
-    def plan(self, image: Any, instruction: str, source_caption: str = "") -> EditPlan:
+    def plan(self, image: Any, instruction: str, source_caption: str = "",
+             cancel_check: Optional[CancelCheck] = None) -> EditPlan:
+        check = cancel_check or no_cancel
         if not instruction or not instruction.strip():
             raise ValueError("the instruction is empty: type what to change, e.g. 'remove the dog'")
         sent, ref_size = self.prepare(image)
@@ -82,8 +111,9 @@ class ChatPlanner(Planner):
         turns: list[Turn] = [("user", prompt)]
         answers: list[str] = []
         for attempt in range(self.repair_rounds + 1):
+            check()
             start = time.monotonic()
-            answer = self.chat(turns, sent)
+            answer = self.chat(turns, sent, cancel_check=check)
             answers.append(answer)
             log.info("[BrushEdit] planner %s answered in %.1fs (%d chars)", self.name,
                      time.monotonic() - start, len(answer))
@@ -103,6 +133,7 @@ class ChatPlanner(Planner):
 
 
 __all__ = [
-    "ChatPlanner", "Planner", "PlannerAuthError", "PlannerError", "PlannerHTTPError",
+    "CancelCheck", "ChatPlanner", "Planner", "PlannerAuthError", "PlannerError", "PlannerHTTPError",
     "PlannerModelNotFound", "PlannerTimeout", "PlannerUnreachable", "RulesPlanner", "SYSTEM_PROMPT",
+    "no_cancel", "sleep_cancellable",
 ]

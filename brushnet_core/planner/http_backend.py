@@ -2,17 +2,24 @@
 
 Standard library only. The API key is read from the environment variable NAMED in the config at
 call time; it is never stored on the object, logged, or put into error messages.
+
+Cancelling: each request runs on a worker thread while the caller polls ``cancel_check`` every
+``POLL_S`` seconds (backoff sleeps are sliced the same way). When the check raises, the request's
+socket is shut down, so the worker ends at once instead of waiting for ``timeout_s``, and the
+check's exception reaches the caller.
 """
 from __future__ import annotations
 
 import base64
+import functools
+import http.client
 import io
 import json
 import logging
 import os
 import re
 import socket
-import time
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -20,8 +27,8 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from .backend import (
-    ChatPlanner, PlannerAuthError, PlannerError, PlannerHTTPError, PlannerModelNotFound,
-    PlannerTimeout, PlannerUnreachable, SYSTEM_PROMPT, Turn,
+    POLL_S, CancelCheck, ChatPlanner, PlannerAuthError, PlannerError, PlannerHTTPError, PlannerModelNotFound,
+    PlannerTimeout, PlannerUnreachable, SYSTEM_PROMPT, Turn, no_cancel, sleep_cancellable,
 )
 
 log = logging.getLogger("BrushEdit.planner")
@@ -68,6 +75,88 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         raise urllib.error.HTTPError(req.full_url, code, f"redirect to {newurl} refused", headers, fp)
 
 
+class _Sockets:
+    """The sockets one request opened, so that another thread can cut them (cancel)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._socks: list[socket.socket] = []
+        self.closed = False
+
+    def add(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._socks.append(sock)
+            if not self.closed:
+                return
+        _cut(sock)  # cancelled while connecting: end this one too
+
+    def close_all(self) -> None:
+        with self._lock:
+            self.closed = True
+            socks = list(self._socks)
+        for sock in socks:
+            _cut(sock)
+
+
+def _cut(sock: socket.socket) -> None:
+    """Unblock a thread reading ``sock`` (shutdown wakes a blocked recv; close alone may not).
+
+    The plain socket method is used on TLS sockets too, so the TLS object of the reading thread is
+    left alone; its read then fails and the abandoned request ends.
+    """
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+class _TrackedConnection:
+    """Mixin for http.client connections: registers the socket once connected."""
+
+    def __init__(self, *args: Any, sockets: _Sockets, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sockets = sockets
+
+    def connect(self) -> None:
+        super().connect()
+        self._sockets.add(self.sock)
+
+
+class _TrackedHTTPConnection(_TrackedConnection, http.client.HTTPConnection):
+    pass
+
+
+class _TrackedHTTPSConnection(_TrackedConnection, http.client.HTTPSConnection):
+    pass
+
+
+class _TrackedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, sockets: _Sockets) -> None:
+        super().__init__()
+        self._sockets = sockets
+
+    def http_open(self, req):  # noqa: D401
+        return self.do_open(functools.partial(_TrackedHTTPConnection, sockets=self._sockets), req)
+
+
+class _TrackedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, sockets: _Sockets) -> None:
+        super().__init__()
+        self._sockets = sockets
+
+    def https_open(self, req):  # noqa: D401
+        return self.do_open(functools.partial(_TrackedHTTPSConnection, sockets=self._sockets), req,
+                            context=self._context)
+
+
+class _HTTPStatus(Exception):
+    """An HTTP error status with its body, read on the worker thread."""
+
+    def __init__(self, code: int, body: str) -> None:
+        super().__init__(code)
+        self.code, self.body = code, body
+
+
 def encode_image(image: Any) -> str:
     """PIL image -> ``data:image/jpeg;base64,...`` URL."""
     buf = io.BytesIO()
@@ -100,7 +189,6 @@ class HTTPPlanner(ChatPlanner):
             raise ValueError("model is empty: type the model name the server serves (e.g. 'gpt-4o', 'qwen2.5vl:7b')")
         self.box_convention = config.box_convention
         self.name = f"http:{config.model}"
-        self._opener = urllib.request.build_opener(_NoRedirect())
 
     # -- message building -------------------------------------------------------------------
     def prepare(self, image: Any) -> tuple[Any, tuple[int, int]]:
@@ -138,14 +226,53 @@ class HTTPPlanner(ChatPlanner):
         return text.replace(key, "***") if key else text
 
     # -- transport ------------------------------------------------------------------------------
-    def chat(self, turns: list[Turn], image: Optional[Any]) -> str:
+    def chat(self, turns: list[Turn], image: Optional[Any], cancel_check: Optional[CancelCheck] = None) -> str:
         body = {"model": self.config.model, "messages": self.messages(turns, image),
                 "temperature": self.config.temperature, "max_tokens": self.config.max_tokens}
-        reply = self.post(body)
+        reply = self.post(body, cancel_check)
         return extract_content(reply, self.url)
 
-    def post(self, body: dict) -> dict:
-        """POST with retries and exponential backoff; map failures to distinct errors."""
+    def _exchange(self, request: urllib.request.Request, cancel_check: Optional[CancelCheck] = None) -> bytes:
+        """One request on a worker thread; ``cancel_check`` is polled every ``POLL_S`` s meanwhile.
+
+        Returns the body; raises ``_HTTPStatus`` for an HTTP error status and re-raises anything
+        else the request raised. When the check raises, the connection is cut and the check's
+        exception propagates (the worker then ends within moments, not after ``timeout_s``).
+        """
+        check = cancel_check or no_cancel
+        sockets = _Sockets()
+        opener = urllib.request.build_opener(_NoRedirect(), _TrackedHTTPHandler(sockets),
+                                             _TrackedHTTPSHandler(sockets))
+        result: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                with opener.open(request, timeout=self.config.timeout_s) as resp:
+                    result["body"] = resp.read()
+            except urllib.error.HTTPError as exc:
+                result["error"] = _HTTPStatus(exc.code, _read_body(exc))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                result["error"] = exc
+
+        worker = threading.Thread(target=work, name="BrushEdit planner HTTP", daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                check()
+                worker.join(POLL_S)
+        except BaseException:
+            sockets.close_all()
+            raise
+        if "error" in result:
+            raise result["error"]
+        return result["body"]
+
+    def post(self, body: dict, cancel_check: Optional[CancelCheck] = None) -> dict:
+        """POST with retries and exponential backoff; map failures to distinct errors.
+
+        ``cancel_check`` is called while waiting for the server and during backoff; its
+        exception (e.g. ComfyUI's interrupt) ends the call at once, without further retries.
+        """
         data = json.dumps(body).encode("utf-8")
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         key = self._key()
@@ -157,13 +284,12 @@ class HTTPPlanner(ChatPlanner):
             if attempt:
                 delay = self.config.backoff_s * (2 ** (attempt - 1))
                 log.info("[BrushEdit] planner retry %d/%d in %.1fs (%s)", attempt, tries - 1, delay, last)
-                time.sleep(delay)
+                sleep_cancellable(delay, cancel_check)
             request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
             try:
-                with self._opener.open(request, timeout=self.config.timeout_s) as resp:
-                    raw = resp.read()
-            except urllib.error.HTTPError as exc:
-                detail = self._scrub(_read_body(exc))
+                raw = self._exchange(request, cancel_check)
+            except _HTTPStatus as exc:
+                detail = self._scrub(exc.body)
                 err = self._http_error(exc.code, detail)
                 if exc.code not in _RETRY_STATUS:
                     raise err from None

@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 
 import torch
 
-from .backend import ChatPlanner, SYSTEM_PROMPT, Turn
+from .backend import CancelCheck, ChatPlanner, SYSTEM_PROMPT, Turn, no_cancel
 from .plan import PlannerError
 
 log = logging.getLogger("BrushEdit.planner")
@@ -47,6 +47,32 @@ def detect_family(path: str) -> str:
             "(e.g. vLLM/Ollama/LM Studio) for other models."
         )
     return model_type
+
+
+def cancel_stopping_criteria(check: CancelCheck):
+    """A transformers StoppingCriteriaList that calls ``check`` after every generated token.
+
+    When the check raises, generation stops at that token and the exception is kept on the
+    criterion (``.error``); the caller re-raises it after ``generate`` returns, so the cancel reaches
+    the caller even if a generation wrapper would swallow exceptions from stopping criteria.
+    """
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class CancelCriterion(StoppingCriteria):
+        def __init__(self) -> None:
+            self.error: Optional[BaseException] = None
+
+        def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
+            if self.error is None:
+                try:
+                    check()
+                except Exception as exc:  # noqa: BLE001 - re-raised by the caller after generate
+                    self.error = exc
+            return torch.full((input_ids.shape[0],), self.error is not None, dtype=torch.bool,
+                              device=input_ids.device)
+
+    criterion = CancelCriterion()
+    return criterion, StoppingCriteriaList([criterion])
 
 
 class VLMPlanner(ChatPlanner):
@@ -92,7 +118,8 @@ class VLMPlanner(ChatPlanner):
         return out
 
     @torch.inference_mode()
-    def chat(self, turns: list[Turn], image: Optional[Any]) -> str:
+    def chat(self, turns: list[Turn], image: Optional[Any], cancel_check: Optional[CancelCheck] = None) -> str:
+        check = cancel_check or no_cancel
         text = self.processor.apply_chat_template(self.messages(turns, image), tokenize=False,
                                                   add_generation_prompt=True)
         inputs = self.processor(text=[text], images=[image] if image is not None else None,
@@ -101,7 +128,12 @@ class VLMPlanner(ChatPlanner):
         dtype = next(self.model.parameters()).dtype
         batch = {k: (v.to(device, dtype) if k.startswith("pixel_values") else v.to(device))
                  for k, v in inputs.items() if isinstance(v, torch.Tensor)}
-        out = self.model.generate(**batch, max_new_tokens=self.max_new_tokens, do_sample=False)
+        check()
+        criterion, stopping = cancel_stopping_criteria(check)
+        out = self.model.generate(**batch, max_new_tokens=self.max_new_tokens, do_sample=False,
+                                  stopping_criteria=stopping)
+        if criterion.error is not None:
+            raise criterion.error
         new_tokens = out[:, batch["input_ids"].shape[1]:]
         return self.processor.batch_decode(new_tokens, skip_special_tokens=True)[0].strip()
 

@@ -6,14 +6,14 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .lru import lru_get, lru_put
-from .segment import IMAGENET_MEAN, IMAGENET_STD, image_key
+from .segment import IMAGENET_MEAN, IMAGENET_STD, image_key, layer_checks
 
 #: token ids GroundingDINO (and transformers' port) treat as phrase delimiters: [CLS] [SEP] "."
 CLS_ID, SEP_ID, DOT_ID = 101, 102, 1012
@@ -221,13 +221,15 @@ def detect(
     short_side: int | None = None,
     max_detections: int = 50,
     content_key: str | None = None,
+    cancel_check: Optional[Callable[[], None]] = None,
 ) -> list[Detection]:
     """Run GroundingDINO on one HWC image for the given phrases (``short_side`` overrides the input size).
 
     The text-independent Swin features are cached per image content and input size, so a new
     prompt on the same image runs only the text encoder, the fusion encoder and the decoder; the
     raw outputs are cached per image and caption, so new thresholds rerun only the post-processing
-    (``content_key``: the image's ``image_key`` when the caller already has it).
+    (``content_key``: the image's ``image_key`` when the caller already has it). ``cancel_check``
+    (raises to cancel) is called before the model and before each of its layers.
     """
     max_len = int(getattr(bundle.model.config, "max_text_len", 256))
     input_ids, spans = encode_caption(bundle.tokenizer, phrases, max_len)
@@ -235,9 +237,11 @@ def detect(
     out_key = f"{key}:{input_ids.tolist()}"
     raw = lru_get(bundle.outputs, out_key)
     if raw is None:
+        if cancel_check is not None:
+            cancel_check()
         pixels = preprocess(bundle, image, device, dtype, short_side)
         input_ids = input_ids.to(device)
-        with torch.inference_mode(), backbone_cache(bundle, key):
+        with torch.inference_mode(), backbone_cache(bundle, key), layer_checks(bundle.model, cancel_check):
             out = bundle.model(
                 pixel_values=pixels,
                 pixel_mask=torch.ones(pixels.shape[0], *pixels.shape[2:], dtype=torch.long, device=device),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Callable, Optional
 
 import torch
 
@@ -13,6 +13,10 @@ from .segment import SamBundle, boxes_to_masks, image_key
 log = logging.getLogger(__name__)
 
 MODES = ("union", "largest", "highest score", "one mask per object")
+
+
+def _no_cancel() -> None:
+    pass
 
 
 def _select(masks: torch.Tensor, dets: list[Detection], mode: str) -> tuple[list[torch.Tensor], list[int]]:
@@ -42,6 +46,7 @@ def text_to_masks(
     sam_device: torch.device,
     detect_size: int | None = None,
     max_objects: int = 50,
+    cancel_check: Optional[Callable[[], None]] = None,
 ) -> tuple[torch.Tensor, dict[str, Any]]:
     """(B,H,W,C) images + text -> (M,H,W) float masks and an info dict.
 
@@ -49,7 +54,8 @@ def text_to_masks(
     for an image without detections, so no image is ever dropped). Info lists, per image, the
     boxes, scores, phrases and which output masks belong to it. ``detect_size`` is the short side
     GroundingDINO sees (None: the model's own, 800 for the published models); at most
-    ``max_objects`` best detections per image are segmented.
+    ``max_objects`` best detections per image are segmented. ``cancel_check`` (raises to cancel,
+    e.g. ComfyUI's Cancel button) is called before every image and between model stages.
     """
     if mode not in MODES:
         raise ValueError(f"Unknown mode {mode!r}; choose one of {', '.join(MODES)}.")
@@ -63,11 +69,13 @@ def text_to_masks(
     out: list[torch.Tensor] = []
     per_image: list[dict[str, Any]] = []
     empty: list[int] = []
+    check = cancel_check or _no_cancel
     for idx in range(b):
+        check()
         image = images[idx]
         content = image_key(image)  # hashed once for both models' caches
         dets = detect(dino, image, phrases, box_threshold, text_threshold, dino_device, short_side=detect_size,
-                      max_detections=max_objects, content_key=content)
+                      max_detections=max_objects, content_key=content, cancel_check=check)
         entry: dict[str, Any] = {"image": idx, "detections": [asdict(d) for d in dets], "masks": []}
         if not dets:
             empty.append(idx)
@@ -76,7 +84,8 @@ def text_to_masks(
             per_image.append(entry)
             continue
         boxes = torch.tensor([d.box for d in dets])
-        masks, sam_scores = boxes_to_masks(sam, image, boxes, sam_device, dtype, content)
+        check()
+        masks, sam_scores = boxes_to_masks(sam, image, boxes, sam_device, dtype, content, cancel_check=check)
         for d, s in zip(entry["detections"], sam_scores.tolist()):
             d["mask_score"] = round(float(s), 4)
         chosen, used = _select(masks, dets, mode)

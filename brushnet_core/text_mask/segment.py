@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Optional
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from .lru import lru_get, lru_put
 
@@ -47,6 +50,27 @@ def image_key(image: torch.Tensor) -> str:
     return f"{tuple(image.shape)}:{digest}"
 
 
+@contextmanager
+def layer_checks(model: nn.Module, cancel_check: Optional[Callable[[], None]]) -> Iterator[None]:
+    """Within the block ``cancel_check`` runs before every layer of ``model`` (each element of its
+    ModuleLists: Swin blocks, encoder and decoder layers), so a cancel stops a forward pass that
+    takes seconds on CPU between two layers; the check's exception propagates out of the model."""
+    if cancel_check is None:
+        yield
+        return
+
+    def hook(_module: nn.Module, _args: Any) -> None:
+        cancel_check()
+
+    handles = [layer.register_forward_pre_hook(hook)
+               for group in model.modules() if isinstance(group, nn.ModuleList) for layer in group]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
 def _resized_hw(bundle: SamBundle, h: int, w: int) -> tuple[int, int]:
     if not bundle.keeps_aspect:
         return bundle.image_size, bundle.image_size
@@ -71,16 +95,17 @@ def preprocess(bundle: SamBundle, image: torch.Tensor, device: torch.device, dty
 
 
 def embed(bundle: SamBundle, image: torch.Tensor, device: torch.device, dtype: torch.dtype,
-          content_key: str | None = None) -> dict[str, Any]:
+          content_key: str | None = None, cancel_check: Optional[Callable[[], None]] = None) -> dict[str, Any]:
     """Image-encoder outputs for one image, from the cache when the same pixels were seen before
-    (``content_key``: the image's ``image_key`` when the caller already has it)."""
+    (``content_key``: the image's ``image_key`` when the caller already has it; ``cancel_check``
+    runs before each encoder layer)."""
     key = f"{content_key or image_key(image)}:{device}:{dtype}"
     hit = lru_get(bundle.cache, key)
     if hit is not None:
         return hit
     pixels = preprocess(bundle, image, device, dtype)
     model = bundle.model
-    with torch.inference_mode():
+    with torch.inference_mode(), layer_checks(model, cancel_check):
         if bundle.kind == "sam_hq":
             emb, inter = model.get_image_embeddings(pixels)
             out = {"image_embeddings": emb, "intermediate_embeddings": inter}
@@ -92,17 +117,23 @@ def embed(bundle: SamBundle, image: torch.Tensor, device: torch.device, dtype: t
 
 def boxes_to_masks(
     bundle: SamBundle, image: torch.Tensor, boxes: torch.Tensor, device: torch.device, dtype: torch.dtype,
-    content_key: str | None = None,
+    content_key: str | None = None, cancel_check: Optional[Callable[[], None]] = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Masks (N,H,W bool, CPU) and predicted IoU scores (N,) for N xyxy pixel boxes on one HWC image."""
+    """Masks (N,H,W bool, CPU) and predicted IoU scores (N,) for N xyxy pixel boxes on one HWC image.
+
+    ``cancel_check`` (raises to cancel) runs before each model layer and between the image encoder
+    and the mask decoder.
+    """
     h, w = image.shape[:2]
     if boxes.numel() == 0:
         return torch.zeros((0, h, w), dtype=torch.bool), torch.zeros(0)
-    emb = embed(bundle, image, device, dtype, content_key)
+    emb = embed(bundle, image, device, dtype, content_key, cancel_check)
+    if cancel_check is not None:
+        cancel_check()
     rh, rw = _resized_hw(bundle, h, w)
     scale = torch.tensor([rw / w, rh / h, rw / w, rh / h])
     prompt = (boxes.float().cpu() * scale).unsqueeze(0).to(device=device, dtype=dtype)
-    with torch.inference_mode():
+    with torch.inference_mode(), layer_checks(bundle.model, cancel_check):
         out = bundle.model(input_boxes=prompt, multimask_output=False, **emb)
     low = out.pred_masks[0, :, 0].float()  # (N, h', w')
     masks = torch.cat([_upscale(bundle, part, (h, w), (rh, rw)) for part in low.split(8)])
