@@ -12,8 +12,11 @@ import folder_paths
 
 from . import compat
 from ..brushnet_core.planner.backend import RulesPlanner
-from ..brushnet_core.planner.http_backend import HTTPPlanner, HTTPPlannerConfig
-from ..brushnet_core.planner.plan import CATEGORIES, NEEDS_OBJECT, EditPlan, parse_box_text
+from ..brushnet_core.planner.http_backend import STRUCTURED_OUTPUT, HTTPPlanner, HTTPPlannerConfig
+from ..brushnet_core.planner.plan import (
+    CATEGORIES, NEEDS_OBJECT, UNKNOWN, EditPlan, PlannerError, parse_box_text, unknown_message,
+)
+from ..brushnet_core.planner.rules import default_caption
 from ..brushnet_core.planner.plan_mask import box_mask, mask_for_plan
 from ..brushnet_core.planner.prompts import BOX_CONVENTIONS
 
@@ -110,15 +113,21 @@ class BrushEditPlannerOpenAI(io.ComfyNode):
                 io.Combo.Input("box_convention", options=list(BOX_CONVENTIONS), default="pixels",
                                tooltip="How the model writes boxes: pixels of the image it was sent (GPT-4o), "
                                        "norm1000 (0-1000, Qwen2-VL/Qwen3-VL), norm1 (0-1), or auto (by range)."),
+                io.Combo.Input("structured_output", options=list(STRUCTURED_OUTPUT), default="json_schema",
+                               optional=True,
+                               tooltip="json_schema: ask the server for JSON that follows the plan's schema "
+                                       "(response_format); servers that refuse it are asked again without it. "
+                                       "off: plain text answers, parsed tolerantly."),
             ],
             outputs=[PlannerType.Output(display_name="planner", tooltip="Connect to BrushEdit Planner.")],
         )
 
     @classmethod
     def execute(cls, base_url: str, model: str, api_key_env: str, timeout_s: float, retries: int,
-                max_image_side: int, box_convention: str) -> io.NodeOutput:
+                max_image_side: int, box_convention: str, structured_output: str = "json_schema") -> io.NodeOutput:
         cfg = HTTPPlannerConfig(base_url=base_url, model=model, api_key_env=api_key_env, timeout_s=timeout_s,
-                                retries=retries, max_image_side=max_image_side, box_convention=box_convention)
+                                retries=retries, max_image_side=max_image_side, box_convention=box_convention,
+                                structured_output=structured_output or "json_schema")
         return io.NodeOutput(HTTPPlanner(cfg))
 
 
@@ -155,6 +164,38 @@ class BrushEditPlannerLocalVLM(io.ComfyNode):
                                    max_new_tokens=max_new_tokens, max_image_side=max_image_side,
                                    manager=managed_vlm)
         return io.NodeOutput(planner)
+
+
+class BrushEditPlannerLocalLLM(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="BrushEditPlannerLocalLLM",
+            display_name="BrushEdit Planner Backend (local LLM, text only)",
+            category="BrushEdit/planner",
+            description="Plans from the instruction text with a small local instruct model (Hugging Face folder "
+                        "under models/LLM, e.g. Qwen2.5-1.5B-Instruct or Qwen3-1.7B), offline, under ComfyUI's "
+                        "model management. Understands other languages, typos and subtle requests; it does not "
+                        "see the image, so addition boxes come from position words.",
+            inputs=[
+                io.Combo.Input("model", options=list_llm_folders(),
+                               tooltip="A text-only instruct model folder under models/LLM "
+                                       "(config.json, *.safetensors, tokenizer with a chat template)."),
+                io.Combo.Input("dtype", options=["auto", "float16", "bfloat16", "float32"], default="auto",
+                               tooltip="Weight dtype; auto = ComfyUI's choice for the device (float32 on CPU)."),
+                io.Int.Input("max_new_tokens", default=256, min=16, max=2048,
+                             tooltip="Upper bound on the answer length."),
+            ],
+            outputs=[PlannerType.Output(display_name="planner", tooltip="Connect to BrushEdit Planner.")],
+        )
+
+    @classmethod
+    def execute(cls, model: str, dtype: str, max_new_tokens: int) -> io.NodeOutput:
+        from ..brushnet_core.planner.llm_backend import load_llm_planner
+
+        path = resolve_llm_folder(model)
+        return io.NodeOutput(load_llm_planner(path, dtype=resolve_dtype(dtype), max_new_tokens=max_new_tokens,
+                                              manager=managed_vlm))
 
 
 class _VLMHolder(torch.nn.Module):
@@ -234,7 +275,9 @@ class BrushEditPlanner(io.ComfyNode):
             ],
             outputs=[
                 PlanType.Output(display_name="plan", tooltip="The whole plan, for BrushEdit Plan Mask."),
-                io.String.Output(display_name="category", tooltip="addition, remove, local, global or background."),
+                io.String.Output(display_name="category",
+                                 tooltip="addition, remove, local, global or background; 'unknown' when the "
+                                         "instruction was not understood (Plan Mask then stops and says why)."),
                 io.String.Output(display_name="object", tooltip="Object phrase: connect to the text-mask node's text."),
                 io.String.Output(display_name="target_caption",
                                  tooltip="Caption of the edited image: connect to CLIPTextEncode's text (positive)."),
@@ -244,6 +287,9 @@ class BrushEditPlanner(io.ComfyNode):
                 io.Int.Output(display_name="box_width", tooltip="Box width in pixels (0 without a box)."),
                 io.Int.Output(display_name="box_height", tooltip="Box height in pixels (0 without a box)."),
                 io.String.Output(display_name="raw_answer", tooltip="What the backend answered, for inspection."),
+                io.String.Output(display_name="info",
+                                 tooltip="The plan in words: category, confidence, object, caption, what was not "
+                                         "understood, further edits not planned, notes."),
             ],
         )
 
@@ -262,14 +308,21 @@ class BrushEditPlanner(io.ComfyNode):
         else:
             backend = planner if planner is not None else RulesPlanner()
             plan = backend.plan(pil, instruction, source_caption or "", cancel_check=compat.cancel_check())
+            understood = plan.category != UNKNOWN
             plan = plan.with_overrides(category or None, override_object, override_caption, box)
+            if not understood and plan.category != UNKNOWN and not plan.target_caption:
+                plan = plan.with_overrides(target_caption=default_caption(plan.category, plan.object_phrase,
+                                                                          instruction))
         if plan.category == "addition" and plan.box is None:
             log.warning("[BrushEdit] addition plan without a box; type one into override_box or draw a mask")
+        if plan.category == UNKNOWN:
+            log.warning("[BrushEdit] planner did not understand %r: %s", instruction, plan.reason)
         log.info("[BrushEdit] plan: %s", plan.summary())
         bmask = box_mask(height, width, plan.box) if plan.box is not None else torch.zeros(1, height, width)
         x, y, w, h = plan.box_xywh()
+        info = plan.info()
         return io.NodeOutput(plan, plan.category, plan.object_phrase, plan.target_caption, bmask,
-                             x, y, w, h, plan.raw_answer, ui=ui.PreviewText(plan.summary()))
+                             x, y, w, h, plan.raw_answer, info, ui=ui.PreviewText(info))
 
 
 class BrushEditPlanMask(io.ComfyNode):
@@ -298,8 +351,11 @@ class BrushEditPlanMask(io.ComfyNode):
         )
 
     @classmethod
-    def check_lazy_status(cls, image=None, plan=None, mask=None, **_kwargs) -> list[str]:
-        if mask is not None or plan is None:
+    def check_lazy_status(cls, image=None, plan=None, **kwargs) -> list[str]:
+        # ComfyUI passes a connected, not yet evaluated input as None and leaves an unconnected one
+        # out; asking for an unconnected input makes ComfyUI fail with its own raw message, so only
+        # a connected mask is requested (execute then explains what is missing).
+        if "mask" not in kwargs or kwargs["mask"] is not None or plan is None or plan.category == UNKNOWN:
             return []
         needs_mask = plan.category in ("remove", "local", "background") or (
             plan.category == "addition" and plan.box is None)
@@ -308,6 +364,8 @@ class BrushEditPlanMask(io.ComfyNode):
     @classmethod
     def execute(cls, image: torch.Tensor, plan: EditPlan, grow_remove_px: int, grow_local_px: int,
                 mask: torch.Tensor | None = None) -> io.NodeOutput:
+        if plan.category == UNKNOWN:
+            raise PlannerError(unknown_message(plan))
         batch, height, width = int(image.shape[0]), int(image.shape[1]), int(image.shape[2])
         out = mask_for_plan(plan.category, height, width, mask=mask, box=plan.box,
                             grow_remove_px=grow_remove_px, grow_local_px=grow_local_px,
@@ -318,4 +376,4 @@ class BrushEditPlanMask(io.ComfyNode):
 
 
 NODES: list[type[io.ComfyNode]] = [BrushEditPlannerRules, BrushEditPlannerOpenAI, BrushEditPlannerLocalVLM,
-                                   BrushEditPlanner, BrushEditPlanMask]
+                                   BrushEditPlannerLocalLLM, BrushEditPlanner, BrushEditPlanMask]

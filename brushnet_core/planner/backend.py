@@ -6,7 +6,7 @@ import time
 from typing import Any, Callable, Optional
 
 from .parse import plan_from_answer, quote
-from .plan import EditPlan, PlannerError, PlanParseError
+from .plan import EditPlan, PlannerError, PlanParseError, with_estimated_confidence
 from .prompts import SYSTEM_PROMPT, plan_prompt, repair_prompt
 from .rules import rule_plan
 
@@ -36,7 +36,6 @@ def sleep_cancellable(seconds: float, cancel_check: Optional[CancelCheck] = None
         if left <= 0:
             return
         time.sleep(min(POLL_S, left))
-
 
 
 class PlannerUnreachable(PlannerError):
@@ -99,13 +98,21 @@ class ChatPlanner(Planner):
     def prompt_convention(self) -> str:
         return self.box_convention
 
+    def build_prompt(self, instruction: str, ref_size: tuple[int, int]) -> str:
+        """The first user message (text-only backends override it)."""
+        return plan_prompt(instruction, ref_size[0], ref_size[1], self.prompt_convention())
+
+    def parse_answer(self, answer: str, image: Any, ref_size: tuple[int, int], instruction: str) -> EditPlan:
+        """One answer -> plan; raises PlanParseError (then one repair round follows)."""
+        return plan_from_answer(answer, image.size, self.box_convention, ref_size, backend=self.name)
+
     def plan(self, image: Any, instruction: str, source_caption: str = "",
              cancel_check: Optional[CancelCheck] = None) -> EditPlan:
         check = cancel_check or no_cancel
         if not instruction or not instruction.strip():
             raise ValueError("the instruction is empty: type what to change, e.g. 'remove the dog'")
         sent, ref_size = self.prepare(image)
-        prompt = plan_prompt(instruction, ref_size[0], ref_size[1], self.prompt_convention())
+        prompt = self.build_prompt(instruction, ref_size)
         if source_caption.strip():
             prompt += f"\nA description of the picture before the edit: {source_caption.strip()}"
         turns: list[Turn] = [("user", prompt)]
@@ -118,7 +125,7 @@ class ChatPlanner(Planner):
             log.info("[BrushEdit] planner %s answered in %.1fs (%d chars)", self.name,
                      time.monotonic() - start, len(answer))
             try:
-                return plan_from_answer(answer, image.size, self.box_convention, ref_size, backend=self.name)
+                return with_estimated_confidence(self.parse_answer(answer, image, ref_size, instruction), attempt)
             except PlanParseError as exc:
                 problem = str(exc)
                 log.warning("[BrushEdit] planner answer unusable (%s)%s", problem,

@@ -31,6 +31,8 @@ from .backend import (
     PlannerTimeout, PlannerUnreachable, SYSTEM_PROMPT, Turn, no_cancel, sleep_cancellable,
 )
 
+from .prompts import response_format
+
 log = logging.getLogger("BrushEdit.planner")
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -176,6 +178,8 @@ class HTTPPlannerConfig:
     box_convention: str = "pixels"
     max_tokens: int = 512
     temperature: float = 0.0
+    #: "json_schema": ask for JSON via response_format (falls back to plain text if the server refuses); "off"
+    structured_output: str = "json_schema"
 
 
 class HTTPPlanner(ChatPlanner):
@@ -189,6 +193,10 @@ class HTTPPlanner(ChatPlanner):
             raise ValueError("model is empty: type the model name the server serves (e.g. 'gpt-4o', 'qwen2.5vl:7b')")
         self.box_convention = config.box_convention
         self.name = f"http:{config.model}"
+        if config.structured_output not in STRUCTURED_OUTPUT:
+            raise ValueError(f"structured_output {config.structured_output!r} is not one of {STRUCTURED_OUTPUT}")
+        #: None until the server answered a request with response_format; False after it refused one
+        self.schema_supported: Optional[bool] = None
 
     # -- message building -------------------------------------------------------------------
     def prepare(self, image: Any) -> tuple[Any, tuple[int, int]]:
@@ -229,7 +237,20 @@ class HTTPPlanner(ChatPlanner):
     def chat(self, turns: list[Turn], image: Optional[Any], cancel_check: Optional[CancelCheck] = None) -> str:
         body = {"model": self.config.model, "messages": self.messages(turns, image),
                 "temperature": self.config.temperature, "max_tokens": self.config.max_tokens}
-        reply = self.post(body, cancel_check)
+        if self.config.structured_output == "json_schema" and self.schema_supported is not False:
+            try:
+                reply = self.post({**body, "response_format": response_format()}, cancel_check)
+            except (PlannerHTTPError, PlannerModelNotFound) as exc:
+                if not schema_rejected(exc):
+                    raise
+                log.warning("[BrushEdit] %s refused response_format (JSON schema); asking without it from now on "
+                            "and parsing the answer as text (%s)", self.url, str(exc)[:200])
+                self.schema_supported = False
+                reply = self.post(body, cancel_check)
+            else:
+                self.schema_supported = True
+        else:
+            reply = self.post(body, cancel_check)
         return extract_content(reply, self.url)
 
     def _exchange(self, request: urllib.request.Request, cancel_check: Optional[CancelCheck] = None) -> bytes:
@@ -343,6 +364,18 @@ class HTTPPlanner(ChatPlanner):
                 f"{self.url} does not exist (HTTP 404); base_url should end in '/v1'. Server said: {snippet}"
             )
         return PlannerHTTPError(f"{self.url} failed with HTTP {code}: {snippet}")
+
+
+STRUCTURED_OUTPUT = ("json_schema", "off")
+_SCHEMA_WORDS = re.compile(r"response_format|json_schema|json schema|structured output|grammar|schema", re.I)
+
+
+def schema_rejected(exc: Exception) -> bool:
+    """Whether an HTTP failure looks like the server refusing ``response_format`` (then retry without it)."""
+    text = str(exc)
+    if _SCHEMA_WORDS.search(text):
+        return True
+    return isinstance(exc, PlannerHTTPError) and bool(re.search(r"\bHTTP (?:400|415|422|501)\b", text))
 
 
 def _read_body(exc: urllib.error.HTTPError) -> str:

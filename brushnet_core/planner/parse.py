@@ -5,7 +5,7 @@ import json
 import re
 from typing import Any, Optional
 
-from .plan import CATEGORIES, NEEDS_OBJECT, Box, EditPlan, PlanParseError
+from .plan import CATEGORIES, NEEDS_OBJECT, UNKNOWN, Box, EditPlan, PlanParseError
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
@@ -19,12 +19,15 @@ _CATEGORY_ALIASES = {
     "global": "global", "global edit": "global", "global editing": "global", "style": "global",
     "background": "background", "background change": "background", "background edit": "background",
     "bg": "background",
+    "unknown": UNKNOWN, "unclear": UNKNOWN, "not an edit": UNKNOWN, "none": UNKNOWN, "not understood": UNKNOWN,
 }
 _KEYS = {
     "category": ("category", "edit_category", "type", "edit_type"),
     "object": ("object", "object_phrase", "target_object", "object_name", "subject"),
     "caption": ("target_caption", "caption", "target_prompt", "prompt", "description"),
     "box": ("box", "bbox", "bounding_box", "addition_box", "position"),
+    "confidence": ("confidence", "certainty", "score", "probability"),
+    "reason": ("reason", "why", "explanation", "note"),
 }
 
 
@@ -89,7 +92,7 @@ def _pick(data: dict, field: str) -> Any:
 
 
 def normalise_category(value: Any) -> str:
-    """Map a category answer (any case, common synonyms) to one of :data:`CATEGORIES`."""
+    """Map a category answer (any case, common synonyms) to one of :data:`CATEGORIES` or ``unknown``."""
     text = str(value or "").strip().strip(".").lower().replace("_", " ").replace("-", " ")
     if text in _CATEGORY_ALIASES:
         return _CATEGORY_ALIASES[text]
@@ -178,29 +181,70 @@ def convert_box(
     return (bx0, by0, bx1, by1)
 
 
+def parse_confidence(value: Any) -> Optional[float]:
+    """A model's stated confidence as 0-1 (accepts 0-1, percentages and words); None when absent or odd."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        word = value.strip().lower().rstrip("%")
+        named = {"high": 0.9, "medium": 0.65, "moderate": 0.65, "low": 0.3, "very high": 0.95, "very low": 0.1}
+        if word in named:
+            return named[word]
+        try:
+            value = float(word)
+        except ValueError:
+            return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if 1.0 < number <= 100.0:
+        number /= 100.0
+    return round(number, 2) if 0.0 <= number <= 1.0 else None
+
+
 def plan_from_answer(
     answer: str,
     image_size: tuple[int, int],
     convention: str = "pixels",
     ref_size: Optional[tuple[int, int]] = None,
     backend: str = "",
+    default_box: Optional[Box] = None,
 ) -> EditPlan:
-    """Parse and validate one answer; raise :class:`PlanParseError` naming what is wrong."""
+    """Parse and validate one answer; raise :class:`PlanParseError` naming what is wrong.
+
+    A model may answer category ``unknown`` (the instruction is not an edit it understands); that is
+    a valid plan which Plan Mask refuses with the fixes. ``default_box`` is used for an addition
+    without a box (text-only models cannot see where things are).
+    """
     data = extract_json_object(answer)
     category = normalise_category(_pick(data, "category"))
     obj = _pick(data, "object")
     obj = obj.strip() if isinstance(obj, str) else ""
     caption = _pick(data, "caption")
     caption = caption.strip() if isinstance(caption, str) else ""
+    confidence = parse_confidence(_pick(data, "confidence"))
+    if category == UNKNOWN:
+        reason = _pick(data, "reason")
+        reason = reason.strip() if isinstance(reason, str) and reason.strip() else \
+            "the model could not tell which edit is asked"
+        return EditPlan(category=UNKNOWN, object_phrase=obj, target_caption=caption, raw_answer=answer,
+                        backend=backend, confidence=confidence if confidence is not None else 0.0,
+                        reason=f"the model ({backend or 'planner'}) answered 'unknown': {reason}")
     if category in NEEDS_OBJECT and not obj:
         raise PlanParseError(f'category "{category}" needs a non-empty "object" (the thing to edit)')
     if not caption:
         raise PlanParseError('"target_caption" is missing or empty')
     box = None
     raw_box = _pick(data, "box")
+    notes: tuple[str, ...] = ()
     if category == "addition":
         if raw_box in (None, "", [], {}):
-            raise PlanParseError('category "addition" needs a "box" [x0, y0, x1, y1] for the new object')
-        box = convert_box(raw_box, convention, image_size, ref_size)
+            if default_box is None:
+                raise PlanParseError('category "addition" needs a "box" [x0, y0, x1, y1] for the new object')
+            box = default_box
+            notes = ("the model gave no box; box placed from the instruction's position words",)
+        else:
+            box = convert_box(raw_box, convention, image_size, ref_size)
     return EditPlan(category=category, object_phrase=obj, target_caption=caption, box=box,
-                    raw_answer=answer, backend=backend)
+                    raw_answer=answer, backend=backend, confidence=confidence, notes=notes)

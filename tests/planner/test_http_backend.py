@@ -170,3 +170,63 @@ def test_key_typed_into_env_name_is_refused_without_echo():
     with pytest.raises(ValueError, match="NAME of an environment variable") as info:
         check_env_name("sk-proj-abc123/xyz")
     assert "sk-proj-abc123" not in str(info.value)
+
+
+# ------------------------------------------------------------------------- JSON schema (response_format)
+
+def test_request_asks_for_json_with_the_plan_schema(openai_server):
+    openai_server.script = [Reply(200, completion(REMOVE))]
+    planner = _planner(openai_server)
+    planner.plan(_img(), "remove the dog")
+    fmt = openai_server.requests[0]["body"]["response_format"]
+    assert fmt["type"] == "json_schema" and fmt["json_schema"]["strict"] is True
+    schema = fmt["json_schema"]["schema"]
+    assert schema["properties"]["category"]["enum"] == ["addition", "remove", "local", "global", "background",
+                                                       "unknown"]
+    assert set(schema["required"]) == {"category", "object", "target_caption", "box", "confidence"}
+    assert planner.schema_supported is True
+
+
+@pytest.mark.parametrize("status, body", [
+    (400, {"error": {"message": "Unrecognized request argument supplied: response_format"}}),
+    (422, {"detail": [{"loc": ["body", "response_format"], "msg": "extra fields not permitted"}]}),
+    (400, {"error": {"message": "json_schema is not supported by this backend"}}),
+    (500, {"error": {"message": "failed to compile grammar from schema"}}),
+])
+def test_server_refusing_response_format_is_asked_again_without_it(openai_server, status, body):
+    retries = 2 if status >= 500 else 0  # a 5xx is retried first, as any server error
+    openai_server.script = [Reply(status, body)] * (retries + 1) + [Reply(200, completion("Sure:\n" + REMOVE)),
+                                                                     Reply(200, completion(REMOVE))]
+    planner = _planner(openai_server)
+    plan = planner.plan(_img(), "remove the dog")
+    assert (plan.category, plan.object_phrase) == ("remove", "dog")  # the tolerant parser read the chatty answer
+    bodies = [r["body"] for r in openai_server.requests]
+    assert all("response_format" in b for b in bodies[:retries + 1])
+    assert "response_format" not in bodies[retries + 1]
+    assert planner.schema_supported is False
+    planner.plan(_img(), "remove the dog")  # later calls do not try the schema again
+    assert "response_format" not in openai_server.requests[-1]["body"]
+    assert len(openai_server.requests) == retries + 3
+
+
+def test_other_errors_are_not_mistaken_for_a_schema_refusal(openai_server):
+    openai_server.script = [Reply(401, {"error": {"message": "bad key"}})]
+    with pytest.raises(PlannerAuthError):
+        _planner(openai_server).plan(_img(), "remove the dog")
+    openai_server.script = [Reply(404, {"error": {"message": "model 'fake-vl' not found"}})]
+    with pytest.raises(PlannerModelNotFound):
+        _planner(openai_server).plan(_img(), "remove the dog")
+    assert len(openai_server.requests) == 2
+
+
+def test_structured_output_off_sends_no_response_format(openai_server):
+    openai_server.script = [Reply(200, completion(REMOVE))]
+    _planner(openai_server, structured_output="off").plan(_img(), "remove the dog")
+    assert "response_format" not in openai_server.requests[0]["body"]
+
+
+def test_model_confidence_and_unknown_answers_are_kept(openai_server):
+    answer = '{"category": "unknown", "object": "", "target_caption": "", "box": null, "confidence": 0.1}'
+    openai_server.script = [Reply(200, completion(answer))]
+    plan = _planner(openai_server).plan(_img(), "what is this")
+    assert plan.category == "unknown" and plan.confidence == 0.1 and "unknown" in plan.reason

@@ -36,13 +36,14 @@ def _graph(instruction: str, planner_inputs: dict | None = None, extra: dict | N
 
 def test_planner_without_backend_uses_rules(inputs):
     run = _harness.run_prompt(_graph("add a moon in the top left"))
-    plan, category, obj, caption, bmask, x, y, w, h, raw = run.outputs("2")
+    plan, category, obj, caption, bmask, x, y, w, h, raw, info = run.outputs("2")
     image = run.outputs("1")[0]
     H, W = image.shape[1:3]
     assert (category, obj, plan.backend) == ("addition", "moon", "rules")
     assert (x, y, w, h) == (0, 0, W // 3, H // 3)
     assert bmask.shape == (1, H, W) and bmask.sum() == w * h
     assert caption and raw.startswith("(rules)")
+    assert "confidence: 0.90 (high)" in info and "category: addition" in info
 
 
 def test_overrides_replace_planner_outputs(inputs):
@@ -138,3 +139,74 @@ def test_planner_outputs_plug_into_clip_text_encode_and_masks():
     clip_text_type = nodes.NODE_CLASS_MAPPINGS["CLIPTextEncode"].INPUT_TYPES()["required"]["text"][0]
     assert types["target_caption"] == clip_text_type == "STRING"
     assert types["box_mask"] == "MASK"
+
+
+# ------------------------------------------------------------------------------- not understood
+
+
+def _unknown_graph(instruction: str, planner_inputs: dict | None = None) -> dict:
+    graph = _mask_graph(instruction)
+    graph["2"]["inputs"].update(planner_inputs or {})
+    graph["8"] = {"class_type": "PreviewAny", "inputs": {"source": ["2", 10]}}
+    return graph
+
+
+@pytest.mark.parametrize("instruction", ["Quita el perro", "asdfgh", "make it better"])
+def test_unknown_category_output_and_plan_mask_stops_with_the_fixes(inputs, instruction):
+    run = _harness.run_prompt(_graph(instruction, extra={"8": {"class_type": "PreviewAny",
+                                                                "inputs": {"source": ["2", 10]}}}))
+    out = run.outputs("2")
+    assert out[1] == "unknown" and out[3] == ""  # never a silent global with the instruction as caption
+    assert "not understood" in out[10] and "confidence:" in out[10]
+    with pytest.raises(_harness.PromptFailed) as failure:
+        _harness.run_prompt(_unknown_graph(instruction))
+    message = str(failure.value)
+    assert "did not understand the instruction" in message and repr(instruction) not in ("",)
+    assert "override_category" in message and "model backend" in message
+    assert "Traceback" not in message and "File \"" not in message
+    node_ids = {d.get("node_id") for d in failure.value.details}
+    assert node_ids == {"4"}  # Plan Mask stopped it; the planner node itself ran fine
+
+
+def test_unknown_plan_does_not_evaluate_the_mask_input(inputs):
+    with pytest.raises(_harness.PromptFailed) as failure:
+        _harness.run_prompt(_unknown_graph("Quita el perro"))
+    executed = set(failure.value.details[0]["executed"])
+    assert {"1", "2"} <= executed and "3" not in executed  # the lazy mask input never ran
+
+
+def test_category_set_by_hand_fixes_an_unknown_plan(inputs):
+    run = _harness.run_prompt(_unknown_graph("Quita el perro", {"override_category": "remove",
+                                                                "override_object": "dog"}))
+    _plan, category, obj, caption, *_rest = run.outputs("2")
+    assert (category, obj, caption) == ("remove", "dog", "clean natural background, seamless")
+    assert run.outputs("4")[0].sum() > 0
+
+
+def test_multi_edit_instruction_says_what_was_not_planned(inputs):
+    run = _harness.run_prompt(_graph("remove the vase and add a cat", extra={
+        "8": {"class_type": "PreviewAny", "inputs": {"source": ["2", 10]}}}))
+    out = run.outputs("2")
+    assert (out[1], out[2]) == ("remove", "vase")
+    assert "NOT planned" in out[10] and "'add a cat'" in out[10]
+
+
+def test_info_output_is_the_last_output_and_existing_outputs_keep_their_places():
+    planner = _harness.pack_module("nodes.planner").BrushEditPlanner
+    names = [o.display_name for o in planner.GET_SCHEMA().outputs]
+    assert names == ["plan", "category", "object", "target_caption", "box_mask", "box_x", "box_y", "box_width",
+                     "box_height", "raw_answer", "info"]
+
+
+def test_openai_node_structured_output_input_is_optional_and_passed(inputs, openai_server):
+    answer = '{"category": "remove", "object": "vase", "target_caption": "a bare table", "box": null}'
+    node = {"class_type": "BrushEditPlannerOpenAI", "inputs": {
+        "base_url": openai_server.base_url, "model": "m", "api_key_env": "", "timeout_s": 5.0,
+        "retries": 0, "max_image_side": 512, "box_convention": "pixels"}}
+    openai_server.script = [Reply(200, completion(answer))]
+    _harness.run_prompt(_graph("remove the vase", {"planner": ["3", 0]}, {"3": node}))  # saved without the input
+    assert "response_format" in openai_server.requests[-1]["body"]
+    node["inputs"]["structured_output"] = "off"
+    openai_server.script = [Reply(200, completion(answer))]
+    _harness.run_prompt(_graph("remove the vase", {"planner": ["3", 0]}, {"3": node}))
+    assert "response_format" not in openai_server.requests[-1]["body"]

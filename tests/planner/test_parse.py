@@ -115,3 +115,33 @@ def test_overrides_replace_only_given_fields():
     plan = EditPlan("remove", "dog", "a sofa").with_overrides(None, "", "an empty sofa")
     assert (plan.object_phrase, plan.target_caption) == ("dog", "an empty sofa")
     assert "user override: target_caption" in plan.notes
+
+
+def test_model_may_answer_unknown_with_a_reason():
+    plan = plan_from_answer('{"category": "Unknown", "object": "", "target_caption": "", '
+                            '"reason": "not an edit"}', (10, 10), backend="http:m")
+    assert plan.category == "unknown" and "not an edit" in plan.reason and plan.confidence == 0.0
+
+
+@pytest.mark.parametrize("value, expected", [(0.8, 0.8), ("0.35", 0.35), (85, 0.85), ("high", 0.9), ("90%", 0.9),
+                                             (None, None), ("very", None), (-1, None), (True, None)])
+def test_confidence_is_read_in_common_forms(value, expected):
+    from brushnet_core.planner.parse import parse_confidence
+
+    assert parse_confidence(value) == expected
+
+
+def test_addition_without_box_uses_the_default_box_when_given():
+    plan = plan_from_answer('{"category": "addition", "object": "hat", "target_caption": "a hat"}', (90, 60),
+                            default_box=(30, 20, 60, 40))
+    assert plan.box == (30, 20, 60, 40) and "no box" in plan.notes[0]
+
+
+def test_unknown_plan_info_names_both_fixes():
+    from brushnet_core.planner.plan import UNKNOWN, unknown_message
+
+    plan = EditPlan(category=UNKNOWN, reason="it does not look like English", confidence=0.0, backend="rules")
+    message = unknown_message(plan, "Quita el perro")
+    assert "'Quita el perro'" in message and "not look like English" in message
+    assert "override_category" in message and "model backend" in message
+    assert "confidence: 0.00 (low)" in plan.info()
