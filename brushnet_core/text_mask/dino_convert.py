@@ -2,12 +2,18 @@
 
 Key facts follow transformers' ``convert_grounding_dino_to_hf.py``; the code is our own. The
 model size (Swin-T / Swin-B backbone, layer counts, widths) is read from tensor shapes.
+
+transformers has more than one layout for the Swin backbone inside its GroundingDINO (the 4.x
+``attention.self.query`` / ``intermediate.dense`` blocks directly under the backbone, the 5.x
+``swin.`` sub-model with ``attention.q_proj`` / ``mlp.fc1``). The target layout is picked from the
+key names of the model actually built (:func:`swin_layout`), never from a version number.
 """
 from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Iterable
 
 import torch
 
@@ -15,11 +21,48 @@ import torch
 TRANSFORMER_HEADS = 8
 _BB = "model.backbone.conv_encoder.model."
 
-_BACKBONE_BLOCK = {
-    "norm1": "layernorm_before", "norm2": "layernorm_after",
-    "attn.relative_position_bias_table": "attention.self.relative_position_bias_table",
-    "attn.proj": "attention.output.dense", "mlp.fc1": "intermediate.dense", "mlp.fc2": "output.dense",
-}
+
+
+@dataclass(frozen=True)
+class SwinLayout:
+    """Where transformers keeps the Swin backbone's weights (relative to ``model.backbone.conv_encoder.model.``)."""
+
+    name: str
+    root: str  #: prefix of ``embeddings.*`` and ``encoder.*``
+    qkv: tuple[str, str, str]  #: block-relative names of the query / key / value projections
+    block: dict[str, str]  #: original block-relative name -> transformers block-relative name
+
+
+SWIN_LAYOUTS: tuple[SwinLayout, ...] = (
+    SwinLayout(
+        "attention.self (transformers 4)", "", ("attention.self.query", "attention.self.key", "attention.self.value"),
+        {"norm1": "layernorm_before", "norm2": "layernorm_after",
+         "attn.relative_position_bias_table": "attention.self.relative_position_bias_table",
+         "attn.proj": "attention.output.dense", "mlp.fc1": "intermediate.dense", "mlp.fc2": "output.dense"},
+    ),
+    SwinLayout(
+        "swin.*.q_proj (transformers 5)", "swin.", ("attention.q_proj", "attention.k_proj", "attention.v_proj"),
+        {"norm1": "layernorm_before", "norm2": "layernorm_after",
+         "attn.relative_position_bias_table": "attention.relative_position_bias.relative_position_bias_table",
+         "attn.proj": "attention.o_proj", "mlp.fc1": "mlp.fc1", "mlp.fc2": "mlp.fc2"},
+    ),
+)
+
+
+def swin_layout(model_keys: Iterable[str]) -> SwinLayout:
+    """The Swin layout of a transformers GroundingDINO, told from its state-dict key names."""
+    keys = set(model_keys)
+    for layout in SWIN_LAYOUTS:
+        probe = (f"{_BB}{layout.root}embeddings.patch_embeddings.projection.weight",
+                 f"{_BB}{layout.root}encoder.layers.0.blocks.0.{layout.qkv[0]}.weight")
+        if all(p in keys for p in probe):
+            return layout
+    sample = ", ".join(sorted(k for k in keys if k.startswith(_BB))[:4]) or "no backbone keys"
+    raise ValueError(
+        "The installed transformers lays out GroundingDINO's Swin backbone in a way this pack does not know "
+        f"(e.g. {sample}); please report it with your transformers version."
+    )
+
 _DEFORMABLE = {
     "self_attn.sampling_offsets": "self_attn.sampling_offsets", "self_attn.attention_weights": "self_attn.attention_weights",
     "self_attn.value_proj": "self_attn.value_proj", "self_attn.output_proj": "self_attn.output_proj",
@@ -125,8 +168,9 @@ def gdino_config_dict(sd: dict[str, torch.Tensor]) -> tuple[str, dict[str, Any]]
     return names.get(embed_dim, f"swin-custom-{embed_dim}"), cfg
 
 
-def _split_qkv(out: dict[str, torch.Tensor], prefix: str, weight: torch.Tensor, bias: torch.Tensor) -> None:
-    for name, w, b in zip(("query", "key", "value"), weight.chunk(3, dim=0), bias.chunk(3, dim=0)):
+def _split_qkv(out: dict[str, torch.Tensor], prefix: str, names: tuple[str, str, str], weight: torch.Tensor,
+               bias: torch.Tensor) -> None:
+    for name, w, b in zip(names, weight.chunk(3, dim=0), bias.chunk(3, dim=0)):
         out[f"{prefix}.{name}.weight"] = w
         out[f"{prefix}.{name}.bias"] = b
 
@@ -138,16 +182,17 @@ def _map_sub(rest: str, table: dict[str, str]) -> str | None:
     return None
 
 
-def _rename(key: str) -> str | None:
+def _rename(key: str, layout: SwinLayout) -> str | None:
     """New key for one original key, or None when the key has no plain 1:1 counterpart."""
+    swin = _BB + layout.root
     if m := re.match(r"^backbone\.0\.patch_embed\.(proj|norm)\.(.+)$", key):
         sub = "patch_embeddings.projection" if m.group(1) == "proj" else "norm"
-        return f"{_BB}embeddings.{sub}.{m.group(2)}"
+        return f"{swin}embeddings.{sub}.{m.group(2)}"
     if m := re.match(r"^backbone\.0\.layers\.(\d+)\.blocks\.(\d+)\.(.+)$", key):
-        new = _map_sub(m.group(3), _BACKBONE_BLOCK)
-        return None if new is None else f"{_BB}encoder.layers.{m.group(1)}.blocks.{m.group(2)}.{new}"
+        new = _map_sub(m.group(3), layout.block)
+        return None if new is None else f"{swin}encoder.layers.{m.group(1)}.blocks.{m.group(2)}.{new}"
     if m := re.match(r"^backbone\.0\.layers\.(\d+)\.downsample\.(.+)$", key):
-        return f"{_BB}encoder.layers.{m.group(1)}.downsample.{m.group(2)}"
+        return f"{swin}encoder.layers.{m.group(1)}.downsample.{m.group(2)}"
     if m := re.match(r"^backbone\.0\.norm(\d+)\.(.+)$", key):
         return f"{_BB}hidden_states_norms.stage{int(m.group(1)) + 1}.{m.group(2)}"
     for group, table, target in (("layers", _DEFORMABLE, "deformable_layer"), ("text_layers", _TEXT, "text_enhancer_layer"),
@@ -164,8 +209,18 @@ def _rename(key: str) -> str | None:
     return None
 
 
-def convert_gdino_state_dict(sd: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], list[str]]:
-    """(transformers state dict, original keys that were not used)."""
+_QKV = ("query", "key", "value")
+
+
+def convert_gdino_state_dict(
+    sd: dict[str, torch.Tensor], model_keys: Iterable[str]
+) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """(transformers state dict, original keys that were not used).
+
+    ``model_keys`` are the state-dict keys of the transformers model the weights go into; they
+    decide the Swin layout (see :func:`swin_layout`).
+    """
+    layout = swin_layout(model_keys)
     out: dict[str, torch.Tensor] = {}
     unused: list[str] = []
     for key, value in sd.items():
@@ -173,18 +228,19 @@ def convert_gdino_state_dict(sd: dict[str, torch.Tensor]) -> tuple[dict[str, tor
             base, kind = m.group(1), m.group(2)
             bias = sd[key.replace("weight", "bias")]
             if kind == "qkv" and (b := re.match(r"^backbone\.0\.layers\.(\d+)\.blocks\.(\d+)\.attn$", base)):
-                _split_qkv(out, f"{_BB}encoder.layers.{b.group(1)}.blocks.{b.group(2)}.attention.self", value, bias)
+                prefix = f"{_BB}{layout.root}encoder.layers.{b.group(1)}.blocks.{b.group(2)}"
+                _split_qkv(out, prefix, layout.qkv, value, bias)
                 continue
             if t := re.match(r"^transformer\.encoder\.text_layers\.(\d+)\.self_attn$", base):
-                _split_qkv(out, f"model.encoder.layers.{t.group(1)}.text_enhancer_layer.self_attn", value, bias)
+                _split_qkv(out, f"model.encoder.layers.{t.group(1)}.text_enhancer_layer.self_attn", _QKV, value, bias)
                 continue
             if d := re.match(r"^transformer\.decoder\.layers\.(\d+)\.(self_attn|ca_text)$", base):
                 name = "self_attn" if d.group(2) == "self_attn" else "encoder_attn_text"
-                _split_qkv(out, f"model.decoder.layers.{d.group(1)}.{name}", value, bias)
+                _split_qkv(out, f"model.decoder.layers.{d.group(1)}.{name}", _QKV, value, bias)
                 continue
         if re.search(r"\.(qkv\.bias|in_proj_bias)$", key):
             continue  # consumed with its weight
-        new = _rename(key)
+        new = _rename(key, layout)
         if new is None or _IGNORED.search(key):
             unused.append(key)
             continue

@@ -1,9 +1,12 @@
 """Load GroundingDINO / SAM from original checkpoints or Hugging Face folders, offline only."""
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 import logging
 import os
+import re
 from typing import Any, Callable, Iterable
 
 import torch
@@ -40,21 +43,62 @@ def _model_type(folder: str) -> str:
         return str(json.load(fh).get("model_type", ""))
 
 
-def _build_from_state_dict(cls: Any, config: Any, sd: dict[str, torch.Tensor], what: str) -> Any:
-    """Instantiate without random init, load ``sd`` strictly except for buffers built in __init__."""
-    from transformers.modeling_utils import no_init_weights
+def _no_init_weights() -> Callable[[], Any]:
+    """transformers' context manager that skips random init (``modeling_utils`` in 4.x, ``initialization``
+    in 5.x; looked up by feature). Without it the model is randomly initialised first: slower, same result."""
+    for module in ("transformers.initialization", "transformers.modeling_utils"):
+        try:
+            return getattr(importlib.import_module(module), "no_init_weights")
+        except (ImportError, AttributeError):
+            continue
+    return contextlib.nullcontext
 
-    with no_init_weights():
-        model = cls(config)
+
+def _instantiate(cls: Any, config: Any) -> Any:
+    """``cls(config)`` without spending time on a random init that the checkpoint overwrites."""
+    with _no_init_weights()():
+        return cls(config)
+
+
+def _ignorable_missing(model: torch.nn.Module, missing: Iterable[str]) -> set[str]:
+    """Missing keys that the model (or one of its sub-models) declares optional with
+    ``_keys_to_ignore_on_load_missing`` (e.g. transformers 5's unused ``swin.layernorm`` in the backbone)."""
+    rules = []
+    for prefix, module in model.named_modules():
+        for pattern in getattr(module, "_keys_to_ignore_on_load_missing", None) or ():
+            rules.append((f"{prefix}." if prefix else "", re.compile(pattern)))
+    return {k for k in missing for prefix, rx in rules if k.startswith(prefix) and rx.search(k[len(prefix):])}
+
+
+def _load_checked(model: torch.nn.Module, sd: dict[str, torch.Tensor], what: str) -> Any:
+    """Load ``sd`` into ``model``; every parameter must come from ``sd`` except buffers built in __init__
+    and the keys the model itself declares optional (those get their module's default init)."""
     buffers = {name for name, _ in model.named_buffers()}
     missing, _unexpected = model.load_state_dict(sd, strict=False)
     missing = [k for k in missing if k not in buffers]
+    optional = _ignorable_missing(model, missing)
+    missing = [k for k in missing if k not in optional]
     if missing:
         raise ValueError(
             f"Unknown {what} variant: {len(missing)} weights are missing after conversion "
             f"(e.g. {', '.join(missing[:3])}). The file may be a different model or a newer release."
         )
+    for owner in sorted({k.rpartition(".")[0] for k in optional}):
+        module = model.get_submodule(owner)
+        if hasattr(module, "reset_parameters"):
+            module.reset_parameters()  # not random for the norms this is used for: ones / zeros
+        else:
+            with torch.no_grad():
+                for p in module.parameters(recurse=False):
+                    p.zero_()
+    if optional:
+        log.debug("[BrushEdit] %s: %d optional weights not in the file (e.g. %s)", what, len(optional), sorted(optional)[:2])
     return model.eval()
+
+
+def _build_from_state_dict(cls: Any, config: Any, sd: dict[str, torch.Tensor], what: str) -> Any:
+    """Instantiate without random init, load ``sd`` strictly except for buffers built in __init__."""
+    return _load_checked(_instantiate(cls, config), sd, what)
 
 
 # ----------------------------------------------------------------------------- SAM
@@ -182,10 +226,11 @@ def load_grounding_dino(path: str, vocab_dirs: Iterable[str] = (), reader: State
                          "or a Hugging Face GroundingDINO folder.")
     variant, cfg = dino_convert.gdino_config_dict(sd)
     config = transformers.GroundingDinoConfig(**cfg)
-    converted, unused = dino_convert.convert_gdino_state_dict(sd)
+    model = _instantiate(transformers.GroundingDinoForObjectDetection, config)
+    converted, unused = dino_convert.convert_gdino_state_dict(sd, model.state_dict().keys())
     if unused:
         log.debug("[BrushEdit] GroundingDINO: %d original keys not used (e.g. %s)", len(unused), unused[:3])
-    model = _build_from_state_dict(transformers.GroundingDinoForObjectDetection, config, converted, "GroundingDINO")
+    model = _load_checked(model, converted, "GroundingDINO")
     log.info("[BrushEdit] GroundingDINO %s loaded from %s (vocabulary from %s)", variant, path, vocab_dir)
     return DinoBundle(model=model, tokenizer=load_tokenizer(vocab_dir), source=path, variant=variant)
 

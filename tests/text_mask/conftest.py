@@ -25,7 +25,7 @@ def tiny_gdino():
 @pytest.fixture(scope="session")
 def text_mask_models(models_dir: Path, tiny_sam, tiny_gdino) -> dict[str, Path]:
     """Original-layout .pth files and Hugging Face folders of the tiny models under models_dir."""
-    from transformers import BertTokenizer
+    from brushnet_core.text_mask.loading import load_tokenizer
 
     sams, gdino = models_dir / "sams", models_dir / "grounding-dino"
     sams.mkdir(parents=True, exist_ok=True)
@@ -37,7 +37,8 @@ def text_mask_models(models_dir: Path, tiny_sam, tiny_gdino) -> dict[str, Path]:
     hf = gdino / "tiny-gdino-hf"
     tiny_gdino.save_pretrained(hf)
     vocab_dir = models_dir / "_vocab"
-    BertTokenizer(vocab_file=tm_tiny.write_vocab(str(vocab_dir)), do_lower_case=True).save_pretrained(hf)
+    tm_tiny.write_vocab(str(vocab_dir))
+    load_tokenizer(str(vocab_dir)).save_pretrained(hf)  # BertTokenizer(vocab_file=) is ignored by transformers 5
     return {"sam_pth": sams / "sam_vit_tiny.pth", "sam_hf": sams / "tiny-sam-hf",
             "dino_pth": gdino / "groundingdino_tiny.pth", "dino_hf": hf}
 

@@ -46,10 +46,10 @@ def test_converted_pth_gives_identical_logits_and_boxes(tiny_gdino, pth_with_voc
 
 def test_every_transformers_weight_comes_from_the_file(tiny_gdino):
     sd = dino_convert.unwrap(tm_tiny.gdino_to_original(tiny_gdino.state_dict()))
-    converted, unused = dino_convert.convert_gdino_state_dict(sd)
-    expected = {k for k in tiny_gdino.state_dict() if not k.endswith("relative_position_index")}
-    assert set(converted) == expected
-    assert unused == ["bert.embeddings.position_ids"]
+    converted, unused = dino_convert.convert_gdino_state_dict(sd, tiny_gdino.state_dict().keys())
+    tm_tiny.assert_covers(tiny_gdino, converted)
+    assert all(k.endswith("relative_position_index") for k in unused if k != "bert.embeddings.position_ids")
+    assert "bert.embeddings.position_ids" in unused and len(unused) == 1 + 4  # one index buffer per Swin block
 
 
 @pytest.mark.parametrize("embed,depths,heads,window,name", [
@@ -70,6 +70,30 @@ def test_backbone_variant_is_read_from_tensor_shapes(embed, depths, heads, windo
     assert found["text_config"]["num_attention_heads"] == 12 and found["text_config"]["vocab_size"] == 30522
 
 
+@pytest.mark.parametrize("embed,depths,heads,window", [(96, [2, 2, 6, 2], [3, 6, 12, 24], 7),
+                                                       (128, [2, 2, 18, 2], [4, 8, 16, 32], 12)])
+def test_published_sizes_convert_to_every_weight_of_the_installed_transformers(embed, depths, heads, window):
+    """Swin-T / Swin-B files at full size: the model built from the file's shapes (as the loader does)
+    gets every parameter, with matching shapes, from the converted dict (the transformers 5 Swin
+    layout left 219 of them missing)."""
+    from transformers import GroundingDinoConfig, GroundingDinoForObjectDetection
+
+    cfg = GroundingDinoConfig(backbone_config=dict(model_type="swin", embed_dim=embed, depths=depths, num_heads=heads,
+                                                   window_size=window, out_indices=[2, 3, 4]))
+    with torch.device("meta"):
+        sd = dino_convert.unwrap(tm_tiny.gdino_to_original(GroundingDinoForObjectDetection(cfg).state_dict()))
+        model = GroundingDinoForObjectDetection(GroundingDinoConfig(**dino_convert.gdino_config_dict(sd)[1]))
+    converted, _unused = dino_convert.convert_gdino_state_dict(sd, model.state_dict().keys())
+    tm_tiny.assert_covers(model, converted)
+
+
+def test_unknown_transformers_layout_is_a_clear_error(tiny_gdino):
+    sd = dino_convert.unwrap(tm_tiny.gdino_to_original(tiny_gdino.state_dict()))
+    keys = [k.replace("patch_embeddings", "patch_embed") for k in tiny_gdino.state_dict()]
+    with pytest.raises(ValueError, match="Swin backbone in a way this pack does not know"):
+        dino_convert.convert_gdino_state_dict(sd, keys)
+
+
 def test_missing_vocabulary_says_which_file_to_put_where(tiny_gdino, tmp_path):
     path = tmp_path / "groundingdino_swint_ogc.pth"
     torch.save(tm_tiny.gdino_to_original(tiny_gdino.state_dict()), path)
@@ -84,6 +108,8 @@ def test_vocabulary_found_in_an_extra_folder(tiny_gdino, tmp_path):
     tm_tiny.write_vocab(str(bert))
     bundle = loading.load_grounding_dino(str(path), vocab_dirs=[str(bert)])
     assert bundle.tokenizer.encode("Dog", add_special_tokens=False) == [1013]
+    # WordPiece, lower-casing and punctuation split as bert-base-uncased (same ids on transformers 4 and 5)
+    assert bundle.tokenizer.encode("Dogs, the red CAT?", add_special_tokens=False) == [1013, 1020, 1021, 1015, 1019, 1014, 1022]
 
 
 def test_tokenizer_with_other_ids_is_refused(tmp_path):

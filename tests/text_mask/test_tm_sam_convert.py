@@ -39,6 +39,7 @@ def test_converted_pth_gives_identical_outputs(tiny_sam, tmp_path):
 def test_converted_keys_match_the_transformers_model_exactly(tiny_sam):
     converted = sam_convert.convert_sam_state_dict(tm_tiny.sam_to_original(tiny_sam.state_dict()))
     assert set(converted) == set(tiny_sam.state_dict())
+    tm_tiny.assert_covers(tiny_sam, converted)
 
 
 @pytest.mark.parametrize("width,layers,heads,globals_,name", [
@@ -57,6 +58,10 @@ def test_variant_is_read_from_tensor_shapes(width, layers, heads, globals_, name
     v = found["vision_config"]
     assert (v["hidden_size"], v["num_hidden_layers"], v["num_attention_heads"]) == (width, layers, heads)
     assert v["global_attn_indexes"] == globals_ and v["window_size"] == 14 and v["image_size"] == 1024
+    # the model the loader builds from these shapes takes every weight of the converted file
+    with torch.device("meta"):
+        model = SamModel(SamConfig(**found))
+    tm_tiny.assert_covers(model, sam_convert.convert_sam_state_dict(sd))
 
 
 def test_grounding_dino_file_in_sam_loader_is_a_clear_error(tiny_gdino, tmp_path):
