@@ -1,4 +1,4 @@
-"""Score a planner on the hand-written evaluation set (``eval_set/tune.txt`` and ``eval_set/heldout.txt``).
+"""Score a planner on the hand-written evaluation set (``eval_set/tune.txt``, ``heldout.txt``, ``probes.txt``).
 
 Figures: category accuracy, object accuracy (on rows that name an object), and the rate of wrong
 answers given with high confidence - a wrong category or object at confidence >= HIGH_CONFIDENCE,
@@ -14,7 +14,9 @@ from typing import Callable, Optional
 from .plan import HIGH_CONFIDENCE, UNKNOWN, EditPlan
 
 EVAL_DIR = Path(__file__).with_name("eval_set")
-PARTS = ("tune", "heldout")
+PARTS = ("tune", "heldout", "probes")
+#: The two parts split by hash before tuning (probes.txt was written later and used for tuning).
+SPLIT_PARTS = ("tune", "heldout")
 _DETS = re.compile(r"^(?:(?:the|a|an|this|that|his|her|their|its|my|our|your|some)\s+)+")
 
 

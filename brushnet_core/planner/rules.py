@@ -61,7 +61,7 @@ _STOP_WORDS = ("so", "and", "but", "because", "that", "which", "who", "while", "
                "coming", "flying", "sitting", "standing", "lying", "laying", "hanging", "floating", "swimming",
                "walking", "running", "perched", "holding", "wearing", "looking", "so that", "then", "also",
                "asap", "thanks", "pls", "altogether", "totally", "is", "are", "was", "be", "she", "he", "they", "we",
-               "you", "i", "it's", "which's", "who's")
+               "you", "i", "it's", "which's", "who's", "except", "excluding", "other than", "apart from")
 _PREP_RE = "|".join(re.escape(p) for p in _SEPARATE_PREPS)
 _PICTURE_LOC = re.compile(r"^(?:the |this |that |my |our )?(?:image|photo|photograph|picture|pic|shot|frame|scene|"
                           r"painting|selfie|snapshot|view)\b")
@@ -75,7 +75,7 @@ _SLANG = {
     "mans": "man's", "womans": "woman's", "childs": "child's", "guys'": "guy's", "n": "and", "tho": "though",
     "thru": "through", "abt": "about", "rn": "now", "w": "with", "b&w": "black and white", "bw": "black and white",
     "colour": "color", "colours": "colors", "grey": "grey", "recolour": "recolor", "wanna've": "want to have",
-    "tshirt": "t-shirt", "tee": "t-shirt", "teeshirt": "t-shirt",
+    "tshirt": "t-shirt", "tee": "t-shirt", "teeshirt": "t-shirt", "rm": "remove", "del": "delete",
 }
 
 # ------------------------------------------------------------------------------------- typos
@@ -194,6 +194,7 @@ _LEAD_WRAPPERS = re.compile(
     r"(?:can|could|would|will|won't)\s+(?:you|ya|ye)\s+(?:please\s+|pls\s+|kindly\s+|maybe\s+|just\s+|possibly\s+)?|"
     r"(?:can|could)\s+(?:we|i)\s+(?:please\s+|just\s+)?(?=(?!have\b|get\b|be\b)\w)|"
     r"(?:would|do)\s+you\s+mind\s+(?:\w+ing\b)?\s*|"
+    r"be\s+(?:able|so kind as|kind enough)\s+to\s+|(?:are|r)\s+(?:you|u)\s+able\s+to\s+|"
     r"(?:is|would)\s+it\s+(?:be\s+)?possible\s+(?:for you\s+)?to\s+|"
     r"any\s+chance\s+(?:you\s+)?(?:could|can)\s+|"
     r"(?:i|we)\s+(?:would|'d|d)?\s*(?:want|need|like|love|wanna|wish)\s+(?:you|u)\s+to\s+|"
@@ -207,12 +208,12 @@ _LEAD_WRAPPERS = re.compile(
     r"(?:i'd|i\s+would)\s+appreciate\s+it\s+if\s+you\s+(?:could\s+|would\s+)?)",
     re.I)
 _TRAIL_WRAPPERS = re.compile(
-    r"(?:[,.!]?\s*(?:please|pls|thanks(?: a lot)?|thank you(?: so much)?|thank u|thx|ty|for me|if you can|"
+    r"(?:(?:[,.!]\s*|\s+|^)(?:please|pls|thanks(?: a lot)?|thank you(?: so much)?|thank u|thx|ty|for me|if you can|"
     r"if possible|if you could|if you don't mind|asap|real quick|quickly|when you can|:\)|:-\)|;\)|lol|haha|"
     r"a bit|a little(?: bit)?|a tad|slightly|a lot|somewhat|kind of|kinda|too|as well|instead|thanks in advance|"
     r"for the picture|in the picture|in this picture|in the photo|in this photo|in the image|in this image|"
     r"from the picture|from this picture|from the photo|from this photo|from the image|from this image|"
-    r"from the shot|in the shot|from the frame|in the frame)\s*)+$",
+    r"from the shot|in the shot|from the frame|in the frame)\b[\s!.]*)+$",
     re.I)
 
 
@@ -383,8 +384,9 @@ def split_location(text: str) -> tuple[str, str, str]:
         if p:
             return " ".join(words[:i]), " ".join(p), _cut_rest(" ".join(toks[i + len(p):]))
         nxt = words[i + 1] if i + 1 < len(words) else ""
-        participle = w in _PARTICIPLES or (w.endswith("ing") and len(w) > 4 and not _is_noun(w) and
-                                           (not nxt or bool(_prep_at(words, i + 1))))
+        participle = (w in _PARTICIPLES or (w.endswith("ing") and len(w) > 4 and not _is_noun(w) and
+                                            (not nxt or bool(_prep_at(words, i + 1))))) and \
+            any(x not in _DET_WORDS for x in words[:i])  # 'the lettering on the sign': a noun
         if participle:
             for j in range(i + 1, min(i + 3, len(words))):
                 p = _prep_at(words, j)
@@ -453,7 +455,9 @@ def _is_global_target(phrase: str) -> bool:
     """'it', 'the photo', 'the whole thing', 'the lighting', 'everything' - the picture as a whole."""
     p = re.sub(r"^(?:the|this|that|my|our|your|whole|entire|overall|general|\s)+", "", phrase.strip())
     p = re.sub(r"^(?:whole|entire|overall)\s+", "", p)
-    if not p or p in ("it", "this", "that", "everything", "all", "whole thing", "entire thing", "thing",
+    if phrase.strip() in ("that", "that one", "those", "these", "this one"):
+        return False  # pointing at something, not at the whole picture
+    if not p or p in ("it", "this", "everything", "all", "whole thing", "entire thing", "thing",
                       "it all", "all of it", "everything else"):
         return bool(phrase.strip())
     head = _head(p)
@@ -596,7 +600,7 @@ def global_caption(words_text: str, src: str = "") -> str:
         adj = _WEATHER_ADJ.get(weather[-1], weather[-1])
         return f"{base} on {_article(adj + ' day')}" if not src else f"{src}, on {_article(adj + ' day')}"
     # tone and light
-    if "pop" in wset and ("colors" in wset or "color" in wset):
+    if "pop" in wset:
         return f"{base} with vivid colors"
     tone = re.sub(r"^(?:the|some)\s+", "", joined)
     nouns = {"lighting", "light", "tones", "tone", "colors", "color", "contrast", "look", "feel", "mood", "brightness",
@@ -702,11 +706,21 @@ _PARTICLE_RE = re.compile(
     r"push|photoshop|paint|rip|tear|yank|toss|strip|brush)\s+(?P<obj>.+?)\s+(?:out|off|away|outta)"
     r"(?:\s+(?:of\s+|from\s+)?(?P<loc>.+))?$")
 _VANISH = r"(?:disappear|vanish|go away|be gone|gone|invisible|leave|go|get lost|fade away|fade out)"
-_MAKE_VANISH_RE = re.compile(rf"^(?:make|let|have|get)\s+(?P<obj>.+?)\s+{_VANISH}\b(?P<loc>.*)$")
+_MAKE_VANISH_RE = re.compile(rf"^(?:make|let|have|get|can|could|would|will|should)\s+(?P<obj>.+?)\s+"
+                             rf"{_VANISH}\b(?P<loc>.*)$")
+_IF_GONE_RE = re.compile(r"^(?:(?:i|we)\s+(?:would|'d)\s+(?:love|like|prefer|be happy|be glad)\s+(?:it\s+)?|it would be "
+                         r"(?:nice|better|great|good|cool)\s+)?if\s+(?P<obj>.+?)\s+(?:wasn't|weren't|was not|were not|"
+                         r"isn't|aren't|is not|are not)\s+(?:there|here|in\b.*|visible|around|in the way)\b"
+                         r"|^(?:(?:i|we)\s+(?:would|'d)\s+(?:love|like|prefer)\s+(?:it\s+)?|it would be (?:nice|better|"
+                         r"great|good|cool)\s+)?if\s+(?P<obj2>.+?)\s+(?:was|were|is|are)\s+(?:gone|removed|not there)\b"
+                         r"|^(?:(?:i|we)\s+(?:would|'d)\s+(?:love|like|prefer)\s+(?:it\s+)?|it would be (?:nice|better|"
+                         r"great|good|cool)\s+)?if\s+(?P<obj3>.+?)\s+(?:disappeared|vanished|went away)\b")
 _DONT_WANT_RE = re.compile(
     r"^(?:i|we)\s+(?:really\s+|just\s+)?(?:do not|don't|no longer|won't|didn't|dislike|hate)\s*"
     r"(?P<verb>need|want|like|wanna see|want to see|need to see|like seeing|care for|want to have|need to have|"
     r"wanna have|)\s+(?P<obj>.+)$")
+_WANT_NO_RE = re.compile(r"^(?:(?:i|we)\s+)?(?:want|need|would like|prefer|would prefer|'d prefer)\s+(?:no|zero|none of the)\s+"
+                         r"(?P<obj>.+)$|^(?:bye bye|goodbye|good bye|so long|farewell|begone|bye)\s*,?\s+(?P<obj2>.+)$")
 _RATHER_NOT_RE = re.compile(r"^(?:i|we)\s*(?:'d|would)?\s+(?:rather|prefer)\s+(?:not\s+(?:have|see|to have|to see)|"
                             r"no|without|to not have|it without)\s+(?P<obj>.+)$")
 _MUST_GO_RE = re.compile(
@@ -747,7 +761,20 @@ _WISH_RE = re.compile(r"^(?:(?:i|we)\s+)?(?:really\s+)?(?:want|need|would like|'
                       r"how about|what about|maybe|let's have|lets have|could we have|can we have|can i get|"
                       r"can i have|need|want)\s+(?P<obj>" + _INDEF_EARLY + r".+)$")
 _THERE_BE_RE = re.compile(r"^(?:there\s+(?:should|must|could|needs to|need to|has to|would)\s+be|"
-                          r"i want there to be|there's|there is|there are)\s+(?P<obj>.+)$")
+                          r"i want there to be)\s+(?P<obj>.+)$")
+#: A sentence that points at something without asking for an edit ('there is a cup on the table'); the
+#: next clause's 'it' refers to it ('..., remove it').
+_MENTION_RE = re.compile(
+    r"^(?:there(?:'s|\s+is|\s+are)\s+(?P<o1>.+)"
+    r"|(?:the\s+|this\s+|my\s+)?(?:photo|image|picture|pic|shot|it|this|scene)\s+(?:has|contains|shows|includes|"
+    r"got)\s+(?P<o2>.+)"
+    r"|(?P<o3>.+?)\s+(?:looks?|seems?|is|are|'s|'re)\s+(?:kind of\s+|really\s+|so\s+|very\s+)?(?:out of place|"
+    r"weird|wrong|odd|off|bad|strange|ugly|awful|terrible|distracting|annoying|horrible|hideous|in the way|"
+    r"ruining\b.*|too much)\b.*"
+    r"|(?:i|we)\s+(?:can\s+)?(?:see|notice|noticed|spotted)\s+(?P<o4>.+))$")
+_WANT_REMOVED_RE = re.compile(
+    r"^(?:there(?:'s|\s+is|\s+are)\s+)?(?P<obj>.+?)\s+(?:that|which)?\s*(?:i|we)\s+(?:would like|want|need|'d like|"
+    r"wish)\s+(?:to be\s+|to have\s+)?(?:removed|gone|deleted|erased|out|taken out|taken away|to disappear)\b")
 _INDEF = r"(?:a|an|some|more|two|three|four|five|six|seven|eight|nine|ten|\d+|another|a few|a couple of|a pair of|" \
          r"several|many|lots of|a bunch of|one|few)\b"
 
@@ -783,6 +810,7 @@ _BEHIND_RE = re.compile(r"^(?:put\s+|add\s+|place\s+|have\s+|(?:i|we)\s+(?:want|
                         r"(?P<new>.+?)\s+behind\s+(?P<who>.+)$|^behind\s+(?P<who2>.+?),?\s+(?:put\s+|add\s+|place\s+|"
                         r"have\s+|show\s+)?(?P<new2>(?:a|an|some|the)\b.+)$")
 _MOVE_RE = re.compile(rf"^(?:put|place|move|set|transport|teleport|bring|send|take|drop|relocate|transfer|show|have|"
+                      r"(?:i\s+|we\s+)?(?:want|would like|need)|"
                       r"let|get|position|insert|photoshop|paste|stick|throw)\s+(?P<who>.+?)\s+(?P<prep>in front of|"
                       r"on top of|in|on|at|into|onto|to|inside|under|near|by|among|somewhere in|somewhere on|"
                       r"standing in|standing on|sitting on|sitting in|walking on|walking in|out in)\s+(?P<scene>.+)$")
@@ -821,6 +849,8 @@ def _remove(obj_text: str, loc: str = "", conf: float = 0.92, src: str = "") -> 
     if _is_background(np_text):
         return Reading("background", "", "a plain white background", conf, new="a plain white background")
     obj = clean_phrase(np_text)
+    obj = re.sub(r"^(?:(?:ugly|annoying|stupid|random|weird|horrible|awful|nasty|distracting|damn|dumb|unwanted|"
+                 r"extra|hideous|useless|terrible|disgusting|silly|goddamn|freaking|stray)\s+)+(?=\w)", "", obj)
     if not loc and prep in ("from", "on", "in", "off", "at", "out of", "inside", "across", "all over"):
         loc = loc2
     else:
@@ -866,7 +896,8 @@ def _change(x: str, y: str, conf: float, src: str = "", verb: str = "") -> Readi
         if re.search(r"\b(?:blur|blurry|blurred|bokeh|out of focus)\b", y):
             return Reading("background", "", "a blurred background with bokeh", conf, new="blurred")
         return Reading("background", "", _background_caption(y, src=src), conf, new=y)
-    if re.fullmatch(rf"{_VANISH}|transparent|invisible|disappear|go away", y):
+    if re.fullmatch(rf"{_VANISH}|transparent|invisible|disappear|go away|removed|deleted|erased|taken out|"
+                    rf"taken away|cut out|eliminated|gone", y):
         return _remove(x, conf=conf, src=src)
     if _is_global_target(x) or x in TIMES or x in SEASONS or x in WEATHER:
         if not y or set(y.split()) <= _VAGUE:
@@ -891,6 +922,8 @@ def _change(x: str, y: str, conf: float, src: str = "", verb: str = "") -> Readi
         obj = _PRONOUN_PERSON[obj]
     if not y:
         return Reading("local", obj, "", conf * 0.5, reason="no new look")
+    if re.match(r"^(?:she|he|they|it|i|we|you|someone|somebody|he's|she's|they're|it's)\b", y):
+        return Reading("local", obj, "", 0.4, reason=f"'{y}' describes a look the rules cannot turn into a caption")
     phrase = _local_caption(np_text if obj not in _PRONOUN_PERSON.values() else obj, y)
     caption = phrase
     if src:
@@ -944,6 +977,8 @@ def _split_change(verb: str, rest: str) -> tuple[str, str]:
     rest = re.sub(r"^(?P<x>(?:the|his|her|their|my|this)\s+(?:[\w'-]+\s+){0,2}?[\w-]+?)(?:'s)?\s+colou?rs?\b(?=\s+"
                   r"(?:to|into|->|from))", r"\g<x>", rest)
     rest = re.sub(r"^(?:out|up)\s+", "", rest) if verb in ("swap", "switch", "change") else rest
+    if re.match(r"^(?:into|to|as|in)\s+\w", rest) and verb not in ("replace", "swap", "switch"):
+        return "it", re.sub(r"^(?:into|to|as|in)\s+", "", rest)  # 'turn into a sketch': the whole picture
     if verb in ("replace", "swap", "swap out", "switch", "exchange", "substitute"):
         m = re.match(r"^(?P<x>.+?)\s+(?:with|for|by|to|into|->|and put|and use)\s+(?P<y>.+)$", rest)
         if m:
@@ -973,6 +1008,16 @@ def read_clause(c: str, src: str = "") -> Reading:
             return bg
 
     # ---- removal
+    m = _WANT_REMOVED_RE.match(c)
+    if m and _is_noun(_head(split_location(m.group("obj"))[0])):
+        return _remove(m.group("obj"), "", 0.82, src)
+    m = _MENTION_RE.match(c)
+    if m:
+        said = next(v for k, v in m.groupdict().items() if v)
+        obj = clean_phrase(said)
+        if obj and not _is_pronoun_object(obj) and not re.search(r"\b(?:should|must|needs? to|has to)\b", c):
+            return _unknown(f"'{c}' describes the picture but does not say what to change", 0.3,
+                            object_phrase=obj if _is_noun(_head(obj)) else "", new="mention")
     m = _PARTICLE_RE.match(c)
     if m and not re.match(rf"^{_INDEF}", m.group("obj")) and not (m.group("loc") and _location_is_scene(
             m.group("loc") or "") and c.startswith(("take", "move", "get")) and " out of " not in c and
@@ -989,7 +1034,7 @@ def read_clause(c: str, src: str = "") -> Reading:
             r = _remove(obj, "", 0.92, src)
             if r.confidence >= 0.5 or r.reason == "pronoun":
                 return r
-    for regex, conf in ((_DONT_WANT_RE, 0.82), (_RATHER_NOT_RE, 0.82), (_WANT_GONE_RE, 0.85),
+    for regex, conf in ((_IF_GONE_RE, 0.8), (_WANT_NO_RE, 0.8), (_DONT_WANT_RE, 0.82), (_RATHER_NOT_RE, 0.82), (_WANT_GONE_RE, 0.85),
                         (_MUST_GO_RE, 0.85), (_SHOULDNT_BE_RE, 0.85)):
         m = regex.match(c)
         if m:
@@ -1039,7 +1084,7 @@ def read_clause(c: str, src: str = "") -> Reading:
             return Reading("background", subj_obj, _background_caption(new, subj_cap, src=src, behind=True),
                            0.8, new=new, subject=subj_obj)
     m = _MOVE_RE.match(c)
-    if m:
+    if m and not re.match(r"^(?:be|look|become|have|appear|turn|get|seem|go|disappear|vanish)\b", m.group("scene")):
         who, scene = m.group("who").strip(), m.group("scene").strip()
         definite = not re.match(rf"^{_INDEF}", who) and (who in _PRONOUN_PERSON or re.match(
             r"^(?:the|this|that|these|those|my|our|his|her|their|everyone|everybody|both)\b", who))
@@ -1167,8 +1212,9 @@ def _read_background(c: str, src: str) -> Optional[Reading]:
         rf"^(?:(?:the|a|an|my|new|different)\s+)*{_BG}\s+(?:should|could|must|needs to|need to|has to|will|would|can)"
         rf"?\s*(?:be|look|become|look like)\s+(?P<new>.+)$",
         rf"^(?:can|could|would)\s+(?:the|a)\s+{_BG}\s+(?:be|look like|look)\s+(?P<new>.+)$",
-        rf"^(?:(?:i|we)\s+)?(?:want|need|would like|'d like|prefer)\s+(?:the\s+|a\s+)?{_BG}\s+(?:to be\s+|to look like\s+)?"
-        rf"(?P<new>.+)$",
+        rf"^(?:(?:i|we)\s+)?(?:want|need|would like|'d like|prefer|would love)\s+(?:the\s+|a\s+|an\s+)?(?:new\s+|"
+        rf"different\s+|other\s+|nicer\s+|better\s+)?{_BG}\s*(?:to be\s+|to look like\s+|,?\s*(?:like|such as|maybe|"
+        rf"e\.g\.|with|of)\s+|:\s*|,\s*)?(?P<new>.*)$",
         rf"^(?:(?:a|the)\s+)?(?:new|different|another|other)\s+{_BG}\s*(?::|-|of|with|showing|->)?\s*(?P<new>.*)$",
         rf"^{_BG}\s*(?::|-|->|=|to|of)\s*(?P<new>.+)$",
         rf"^(?:(?:i|we)\s+)?(?:want|need|would like|'d like|use|add|put|give it|put in)?\s*(?P<new>.+?)\s+(?:as|for)\s+"
@@ -1302,7 +1348,7 @@ def read_instruction(instruction: str, source_caption: str = "") -> Reading:
             readings[-1] = (f"{prev_clause} and {clause}", prev)
             continue
         if r.reason == "pronoun" and readings and readings[-1][1].object_phrase and \
-                readings[-1][1].category in ("remove", "local", "addition"):
+                (readings[-1][1].category in ("remove", "local", "addition") or readings[-1][1].new == "mention"):
             prev_clause, prev = readings[-1]
             r = read_clause(re.sub(r"\b(?:it|them|that|this|those|these)\b(?!.*\b(?:it|them)\b)",
                                    f"the {prev.object_phrase}", clause, count=1), src)
@@ -1325,7 +1371,14 @@ def read_instruction(instruction: str, source_caption: str = "") -> Reading:
     first.notes = notes + first.notes
     first.planned = clause
     first.others = [c for c, _r in readings if c != clause]
-    if first.reason == "pronoun" or (first.category in ("remove", "local") and not first.object_phrase):
+    if first.category == "remove" and (first.reason == "pronoun" or not first.object_phrase):
+        # 'remove this' / 'remove the thing': clearly a removal, of whatever the user masks by hand
+        first.object_phrase, first.reason = "", ""
+        first.caption = first.caption or _remove_caption(first.location, src, "")
+        first.confidence = 0.55
+        first.notes.append("the instruction does not name the object: connect a drawn mask to Plan Mask's mask "
+                           "input, or type override_object for Text to Mask")
+    elif first.reason == "pronoun" or (first.category in ("remove", "local") and not first.object_phrase):
         return _unknown(f"'{clause}' does not say which object to {'remove' if first.category == 'remove' else 'change'}",
                         0.3, notes=first.notes, planned=clause)
     conf = first.confidence - 0.07 * min(fixes, 3)

@@ -45,7 +45,7 @@ candles clock clocks mirror mirrors painting paintings picture frame frames vase
 tv television screen monitor laptop computer keyboard phone smartphone tablet camera speaker radio
 book books magazine newspaper paper papers pen pencil notebook bag bags backpack suitcase box boxes
 basket bucket toy toys ball balls balloon balloons kite doll teddy bear robot sticker stickers logo
-logos watermark text caption subtitle label labels writing graffiti stain stains scratch scratches
+logos watermark text caption subtitle label labels writing lettering letters graffiti stain stains scratch scratches
 crack cracks dust spot spots reflection reflections shadow shadows glare date stamp timestamp
 cup cups mug mugs glass glasses bottle bottles can cans jar plate plates bowl bowls spoon spoons fork
 forks knife knives chopsticks tray food cake cakes pizza burger sandwich bread fruit fruits apple apples
@@ -81,7 +81,7 @@ galaxy universe stars sky clouds studio room office kitchen library cafe restaur
 church castle palace stadium arena stage museum gallery airport station subway harbor harbour port
 waterfall volcano cave underwater snow snowfield glacier arctic antarctica savanna rainforest
 paris london tokyo rome york venice dubai egypt hawaii japan italy france china india africa
-mall market garage parking lot backyard yard rooftop bridge highway racetrack track pool swamp canyon valley
+mall market square plaza garage parking lot backyard yard rooftop bridge highway racetrack track pool swamp canyon valley
 """)
 
 #: Surfaces and rooms: after removing something from one, the caption says "an empty <place>".

@@ -10,14 +10,17 @@ import zlib
 
 import pytest
 
-from brushnet_core.planner.evaluation import PARTS, evaluate, load, rules_plan_fn
+from brushnet_core.planner.evaluation import PARTS, SPLIT_PARTS, evaluate, load, rules_plan_fn
 from brushnet_core.planner.plan import CATEGORIES, UNKNOWN
 
-#: Floors well below today's figures (tune: 100/100/0.0, held-out: 100/100/0.0 %): a drop below them is a
+#: Floors below today's figures (tune, held-out and probes: 100/100/0.0 %): a drop below them is a
 #: regression, not noise. High-confidence wrong answers are the number that hurts users: kept near zero.
+#: probes.txt was scored once per round before its misses were fixed (figures in its header: about 93 %
+#: category, 89 % object, 3 % wrong with high confidence) - expect that on instructions nobody tuned for.
 FLOORS = {
     "tune": {"category": 0.95, "object": 0.93, "confident_wrong": 0.03},
     "heldout": {"category": 0.92, "object": 0.90, "confident_wrong": 0.04},
+    "probes": {"category": 0.95, "object": 0.93, "confident_wrong": 0.03},
 }
 
 
@@ -38,6 +41,7 @@ def test_set_is_large_split_by_hash_and_covers_every_style():
     tags = {t for c in tune + held for t in c.tags}
     assert {"typo", "noverb", "chatty", "multi", "slang", "foreign", "negation", "particle", "should"} <= tags
     assert sum(c.category == UNKNOWN for c in tune + held) >= 15
+    assert SPLIT_PARTS == ("tune", "heldout") and len(load("probes")) >= 150
 
 
 @pytest.mark.parametrize("part", PARTS)

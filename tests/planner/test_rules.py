@@ -140,7 +140,7 @@ def test_captions_describe_the_result(text, caption):
 
 @pytest.mark.parametrize("text", ["Quita el perro", "Enlève la voiture", "Entferne den Hund", "把狗去掉",
                                   "Убери собаку", "asdfgh", "hello", "what is in this picture?", "???",
-                                  "remove it", "make it better", "the dog", "zoom in"])
+                                  "change that to blue", "make it better", "the dog", "zoom in"])
 def test_not_understood_is_unknown_never_a_silent_global(text):
     plan = rule_plan(text, 64, 64)
     assert plan.category == UNKNOWN, plan.info()
@@ -189,3 +189,11 @@ def test_every_plan_has_a_confidence_shown_in_info():
 def test_verbless_description_with_wearing_is_an_addition():
     plan = rule_plan("a dog wearing a hat", 64, 64)
     assert (plan.category, plan.object_phrase) == ("addition", "hat")
+
+
+@pytest.mark.parametrize("text", ["remove it", "remove this", "erase the thing", "delete that please"])
+def test_removal_without_a_named_object_is_planned_for_a_drawn_mask(text):
+    plan = rule_plan(text, 64, 64)
+    assert (plan.category, plan.object_phrase, plan.target_caption) == ("remove", "", DEFAULT_REMOVE_CAPTION)
+    assert UNKNOWN_BELOW <= plan.confidence < HIGH_CONFIDENCE
+    assert "drawn mask" in plan.info()
