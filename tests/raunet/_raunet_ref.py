@@ -1,0 +1,70 @@
+"""Independent RAU-Net reference: ComfyUI's UNet walked by hand with HiDiffusion's operations.
+
+Written from the HiDiffusion method (RAU-Net: Res-Down = 3x3 conv with dilation 2, stride 4,
+padding 2; Res-Up = the upsampler interpolating to its skip's size; cross-attention part =
+2x2 average pooling (ceil mode) after the first res+attn block of the cross-attention down block,
+bicubic restore before the last res+attn block of the matching up block) and the block indices the
+earlier ComfyUI-BrushNet pack used. It shares no code with brushnet_core.raunet.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+#: (Res-Down input block, pooled input block, restored-before output block) per architecture
+BLOCKS = {"sd15": (3, 4, 8), "sdxl": (6, 4, 5)}
+
+
+def reference_unet(unet, kind: str, x, t, context, y=None, du: bool = False, xa: bool = False, control=None):
+    from comfy.ldm.modules.attention import SpatialTransformer
+    from comfy.ldm.modules.diffusionmodules.openaimodel import Downsample, ResBlock, Upsample, timestep_embedding
+
+    du_block, xa_in, xa_out = BLOCKS[kind]
+
+    def run(layer, h, out_shape=None):
+        if isinstance(layer, ResBlock):
+            return layer(h, emb)
+        if isinstance(layer, SpatialTransformer):
+            return layer(h, context, transformer_options={})
+        if isinstance(layer, Upsample):
+            return layer(h, output_shape=out_shape)
+        return layer(h)
+
+    def fit(c, like):
+        if c.shape[-2:] != like.shape[-2:]:
+            c = F.interpolate(c, size=like.shape[-2:], mode="bicubic")
+        return c
+
+    emb = unet.time_embed(timestep_embedding(t, unet.model_channels).to(x.dtype))
+    if y is not None:
+        emb = emb + unet.label_emb(y)
+    h, hs = x, []
+    for i, block in enumerate(unet.input_blocks):
+        for layer in block:
+            if du and i == du_block and isinstance(layer, Downsample):
+                h = F.conv2d(h, layer.op.weight, layer.op.bias, stride=4, padding=2, dilation=2)
+            else:
+                h = run(layer, h)
+        if control is not None and control.get("input"):
+            c = control["input"].pop()
+            if c is not None:
+                h = h + fit(c, h)
+        if xa and i == xa_in:
+            h = F.avg_pool2d(h, kernel_size=2, ceil_mode=True)
+        hs.append(h)
+    for layer in unet.middle_block:
+        h = run(layer, h)
+    if control is not None and control.get("middle"):
+        h = h + fit(control["middle"].pop(), h)
+    for j, block in enumerate(unet.output_blocks):
+        skip = hs.pop()
+        if control is not None and control.get("output"):
+            c = control["output"].pop()
+            if c is not None:
+                skip = skip + fit(c, skip)
+        if xa and j == xa_out:
+            h = F.interpolate(h, size=skip.shape[-2:], mode="bicubic")
+        h = torch.cat([h, skip], 1)
+        for layer in block:
+            h = run(layer, h, hs[-1].shape if hs else None)
+    return unet.out(h)
