@@ -1445,6 +1445,8 @@ def rule_plan(
         box = addition_box(r.planned or instruction, width, height)
         notes.append("rule-based box from position words only; override it or draw a mask")
     raw = f"(rules) {r.category}: object={r.object_phrase!r} new={r.new!r} confidence={r.confidence:.2f}"
+    if r.category == UNKNOWN and (not r.planned or r.planned.lower() not in r.reason.lower()):
+        r.reason = f"{instruction.strip()!r}: {r.reason}"  # the message names what was not understood
     if r.category == UNKNOWN:
         raw += f" - not understood: {r.reason}"
     return EditPlan(category=r.category, object_phrase=r.object_phrase, target_caption=r.caption.strip(" ,"),
