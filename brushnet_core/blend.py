@@ -15,10 +15,12 @@ import math
 
 import torch
 
+from .color import match_color
 from .crop import CropBox, parse_origin
 from .mask_ops import (as_image_batch, as_mask_batch, broadcast_batch, check_aspect,
                        expand_bbox, gaussian_blur, gaussian_kernel1d, nonzero_bbox,
                        resize_image, resize_mask)
+from .regions import extract
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +77,8 @@ def _fit_generated(gen: torch.Tensor, original: torch.Tensor, box: CropBox,
             hint = "" if with_origin else " (for a CutForInpaint crop, connect its origin too)"
             check_aspect(gen_hw, crop_hw, "inpaint image" + hint)
         else:
-            region = original[box.y:box.y + box.h, box.x:box.x + box.w]
-            base = resize_image(region[None], *crop_hw)[0].clone()
+            region = extract(original[None], box, "replicate")
+            base = resize_image(region, *crop_hw)[0].clone()
             base[offset[0]:offset[0] + gen_hw[0], offset[1]:offset[1] + gen_hw[1]] = gen
             gen = base
     return resize_image(gen[None], box.h, box.w)[0]
@@ -135,7 +137,8 @@ def _blend_one(out: torch.Tensor, soft: torch.Tensor, generated: torch.Tensor,
     if bx1 <= bx0 or by1 <= by0:
         return
     m = m[by0 - y0:by1 - y0, bx0 - x0:bx1 - x0]
-    soft[by0:by1, bx0:bx1] = m
+    area = soft[by0:by1, bx0:bx1]  # several items may paste into one image (stitch): keep the union
+    area.copy_(torch.maximum(area, m))
     mc = m.unsqueeze(-1)
     gen = generated[by0 - box.y:by1 - box.y, bx0 - box.x:bx1 - box.x].float()
     region = out[by0:by1, bx0:bx1]
@@ -147,24 +150,56 @@ def _blend_one(out: torch.Tensor, soft: torch.Tensor, generated: torch.Tensor,
         region.copy_(torch.lerp(region.float(), gen, mc))
 
 
-def blend_inpaint(generated: torch.Tensor, original: torch.Tensor, mask: torch.Tensor,
-                  kernel: int = 10, sigma: float = 10.0,
-                  origin: object = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Blend ``generated`` into ``original`` through the outward-feathered ``mask``.
+def color_band(kernel: int) -> int:
+    """Width in pixels of the ring around the mask whose colours the colour match compares."""
+    return max(16, blend_kernel_size(kernel))
 
-    Without ``origin`` the generated image (and the mask) are resized to the original's size.
-    With the ``origin`` of :func:`crop.cut_for_inpaint` the generated crop is resized to its box
-    and pasted there; the mask may then be in crop or original coordinates. A generated image
-    that the VAE centre-cropped to a multiple of 8 is put back in place, not stretched. Batches
-    broadcast (N/1, or a divisor of N). Returns ``(image [N, H, W, C], soft mask [N, H, W])``.
-    """
+
+def _match_in_box(gen: torch.Tensor, original: torch.Tensor, window: tuple[torch.Tensor, int, int],
+                  box: CropBox, band: int, strength: float, index: int) -> torch.Tensor:
+    """Colour-match the generated box pixels to the original around the item's hard mask."""
+    win, wx, wy = window
+    hard = torch.zeros(box.h, box.w, dtype=torch.bool, device=gen.device)
+    x0, y0 = max(box.x, wx), max(box.y, wy)
+    x1, y1 = min(box.x + box.w, wx + win.shape[1]), min(box.y + box.h, wy + win.shape[0])
+    if x1 <= x0 or y1 <= y0:
+        return gen
+    hard[y0 - box.y:y1 - box.y, x0 - box.x:x1 - box.x] = win[y0 - wy:y1 - wy, x0 - wx:x1 - wx].to(gen.device) > 0.5
+    reference = extract(original[None], box, "replicate")[0].to(gen.device)
+    return match_color(gen, reference, hard, band, strength, what=f"item {index}")
+
+
+def _prepare(generated: torch.Tensor, original: torch.Tensor, mask: torch.Tensor, kernel: int, sigma: float):
     generated = as_image_batch(generated, "inpaint")
     original = as_image_batch(original, "original")
     mask = as_mask_batch(mask)
     if generated.shape[-1] != original.shape[-1]:
         raise ValueError(f"inpaint has {generated.shape[-1]} colour channels but original has "
                          f"{original.shape[-1]}; convert both to RGB")
-    g = gaussian_kernel1d(blend_kernel_size(kernel), check_sigma(sigma))
+    return generated, original, mask, gaussian_kernel1d(blend_kernel_size(kernel), check_sigma(sigma))
+
+
+def _check_strength(color_match: float) -> float:
+    if not 0.0 <= float(color_match) <= 1.0:
+        raise ValueError(f"color_match must be within 0..1 (0 = off), got {color_match}")
+    return float(color_match)
+
+
+def blend_inpaint(generated: torch.Tensor, original: torch.Tensor, mask: torch.Tensor,
+                  kernel: int = 10, sigma: float = 10.0,
+                  origin: object = None, color_match: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Blend ``generated`` into ``original`` through the outward-feathered ``mask``.
+
+    Without ``origin`` the generated image (and the mask) are resized to the original's size.
+    With the ``origin`` of :func:`crop.cut_for_inpaint` the generated crop is resized to its box
+    and pasted there; the mask may then be in crop or original coordinates. A generated image
+    that the VAE centre-cropped to a multiple of 8 is put back in place, not stretched. Batches
+    broadcast (N/1, or a divisor of N). ``color_match`` (0..1) first removes the generated
+    image's colour shift measured around the mask (see :mod:`color`). Returns
+    ``(image [N, H, W, C], soft mask [N, H, W])``.
+    """
+    strength = _check_strength(color_match)
+    generated, original, mask, g = _prepare(generated, original, mask, kernel, sigma)
     n = max(generated.shape[0], original.shape[0], mask.shape[0])
     original = broadcast_batch(original, n, "original")
     generated = broadcast_batch(generated, n, "inpaint")
@@ -182,5 +217,69 @@ def blend_inpaint(generated: torch.Tensor, original: torch.Tensor, mask: torch.T
         gen = _fit_generated(generated[i].to(original.device), original[i], box,
                              origin is not None)
         window = _mask_window(mask[i], (h, w), None if origin is None else box)
+        if strength > 0.0:
+            gen = _match_in_box(gen, original[i], window, box, color_band(kernel), strength, i)
         _blend_one(out[i], soft[i], gen, window, box, g, i)
     return out, soft
+
+
+def stitch_inpaint(generated: torch.Tensor, original: torch.Tensor, mask: torch.Tensor, origin: object,
+                   kernel: int = 10, sigma: float = 10.0,
+                   color_match: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Paste every generated crop back into ONE image (or, for an original batch of the same
+    size as the crops, each into its own image), with the blend of :func:`blend_inpaint`.
+
+    ``mask`` holds each crop's own region (crop coordinates); items are pasted in order, so where
+    two feathers meet the later one is on top. Returns ``(image [B, H, W, C], soft [B, H, W])``.
+    """
+    strength = _check_strength(color_match)
+    generated, original, mask, g = _prepare(generated, original, mask, kernel, sigma)
+    n = max(generated.shape[0], mask.shape[0])
+    generated = broadcast_batch(generated, n, "inpaint")
+    mask = broadcast_batch(mask, n, "mask").to(original.device)
+    b = original.shape[0]
+    if b not in (1, n):
+        raise ValueError(f"original batch has {b} images for {n} crops: connect the one image the crops were "
+                         f"cut from (or one image per crop)")
+    h, w = original.shape[1:3]
+    boxes = parse_origin(origin, n, (h, w), tuple(generated.shape[1:3]))
+    out = original.clone()
+    soft = torch.zeros(b, h, w, dtype=torch.float32, device=original.device)
+    for i, box in enumerate(boxes):
+        t = 0 if b == 1 else i
+        gen = _fit_generated(generated[i].to(original.device), original[t], box, True)
+        window = _mask_window(mask[i], (h, w), box)
+        if strength > 0.0:
+            gen = _match_in_box(gen, original[t], window, box, color_band(kernel), strength, i)
+        _blend_one(out[t], soft[t], gen, window, box, g, i)
+    return out, soft
+
+
+def color_match_images(image: torch.Tensor, original: torch.Tensor, mask: torch.Tensor, band: int = 32,
+                       strength: float = 1.0) -> torch.Tensor:
+    """:func:`color.match_color` for batches: ``image`` (generated) against ``original`` around
+    ``mask``. An original (and mask) the VAE did not crop to a multiple of 8 is cut to the image's
+    centre-cropped size; another size of the same aspect is resized. Returns ``[N, h, w, C]``."""
+    _check_strength(strength)
+    image = as_image_batch(image, "image")
+    original = as_image_batch(original, "original")
+    mask = as_mask_batch(mask)
+    n = max(image.shape[0], original.shape[0], mask.shape[0])
+    image, original = broadcast_batch(image, n, "image"), broadcast_batch(original, n, "original")
+    mask = broadcast_batch(mask, n, "mask").to(image.device)
+    hw = tuple(image.shape[1:3])
+    if tuple(original.shape[1:3]) != hw:
+        offset = vae_crop_offset(hw, tuple(original.shape[1:3]))
+        if offset is None:
+            check_aspect(tuple(original.shape[1:3]), hw, "original")
+            original = resize_image(original, *hw)
+        else:
+            if mask.shape[-2:] == original.shape[1:3]:
+                mask = mask[:, offset[0]:offset[0] + hw[0], offset[1]:offset[1] + hw[1]]
+            original = original[:, offset[0]:offset[0] + hw[0], offset[1]:offset[1] + hw[1]]
+    if tuple(mask.shape[-2:]) != hw:
+        check_aspect(tuple(mask.shape[-2:]), hw, "mask")
+        mask = resize_mask(mask, *hw)
+    out = [match_color(image[i], original[i].to(image.device), mask[i] > 0.5, band, strength, what=f"image {i}")
+           for i in range(n)]
+    return torch.stack(out)

@@ -151,8 +151,11 @@ def parse_origin(origin: object, n: int, full_hw: tuple[int, int],
             raise ValueError(f"origin was made for a {r[4]}x{r[5]} image but original is {w}x{h}; "
                              f"connect the same image that went into CutForInpaint")
         box = CropBox(r[0], r[1], r[2], r[3], w, h, *(r[6:8] if len(r) == 8 else (0, 0)))
-        if box.w < 1 or box.h < 1 or box.x < 0 or box.y < 0 or box.x + box.w > w \
-                or box.y + box.h > h:
+        # a full row (canvas size checked above) may stick out of the canvas: Crop For Inpaint
+        # (BrushEdit) pads a region larger than the canvas allows; it must still overlap it
+        inside = (box.x >= 0 and box.y >= 0 and box.x + box.w <= w and box.y + box.h <= h) if len(r) < 8 \
+            else (box.x < w and box.y < h and box.x + box.w > 0 and box.y + box.h > 0)
+        if box.w < 1 or box.h < 1 or not inside:
             raise ValueError(f"origin crop {box.w}x{box.h} at ({box.x}, {box.y}) does not fit "
                              f"in the {w}x{h} original; connect the image CutForInpaint cropped")
         boxes.append(box)

@@ -25,6 +25,7 @@ class InpaintInputs:
     image: torch.Tensor         # [B,H8,W8,3], cropped to a multiple of 8
     hole: torch.Tensor          # [B,1,H8,W8], 1 = inpaint (binary)
     masked_image: torch.Tensor  # [B,H8,W8,3], the image with the hole set to 0
+    soft_mask: torch.Tensor | None = None  # [B,H8,W8], the mask as given (0..1), for the latent's noise mask
 
 
 def match_mask_to_image(mask: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -98,10 +99,49 @@ def prepare_inpaint(image: torch.Tensor, mask: torch.Tensor, multiple: int = 8, 
     if bool(hole.all()):
         log.warning("[BrushEdit] the mask covers the whole image: BrushNet has no context to keep")
     masked = image * (1.0 - hole[..., None])
-    return InpaintInputs(image=image, hole=hole[:, None], masked_image=masked)
+    return InpaintInputs(image=image, hole=hole[:, None], masked_image=masked, soft_mask=mask)
 
 
 def conditioning_latent(masked_latent: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
     """[masked-image latent, keep mask (1 = keep) at latent size, nearest] -> [B,5,h,w]."""
     keep = 1.0 - F.interpolate(hole.float(), size=masked_latent.shape[-2:], mode="nearest")
     return torch.cat([masked_latent.float(), keep.to(masked_latent.device)], dim=1)
+
+
+def output_latent(source: dict | None, inputs: InpaintInputs, channels: int, latent_hw: tuple[int, int],
+                  device: torch.device) -> dict:
+    """The LATENT the node hands to the sampler.
+
+    Without ``source``: zeros of the (cropped) image's latent size, to sample with denoise 1.0.
+    With ``source`` (VAE Encode of the same image, or a pre-filled one): those samples plus a
+    ``noise_mask`` (the node's mask, soft values kept, unless the source already carries one), so
+    denoise below 1 keeps the source outside the mask and Differential Diffusion reads the mask.
+    """
+    b, _, h8, w8 = inputs.hole.shape
+    h, w = int(latent_hw[0]), int(latent_hw[1])
+    if source is None:
+        return {"samples": torch.zeros([b, channels, h, w], device=device)}
+    samples = source.get("samples") if isinstance(source, dict) else None
+    if not isinstance(samples, torch.Tensor) or samples.ndim != 4:
+        raise InpaintInputError("source_latent must be a LATENT (e.g. from VAE Encode of the image); got "
+                                f"{type(samples if samples is not None else source).__name__}")
+    if samples.shape[1] != channels:
+        raise InpaintInputError(f"source_latent has {samples.shape[1]} channels but this model's latents have "
+                                f"{channels}: encode the image with this model's VAE")
+    if tuple(samples.shape[-2:]) != (h, w):
+        raise InpaintInputError(
+            f"source_latent is {samples.shape[-1]}x{samples.shape[-2]} (latent pixels) but the image to inpaint "
+            f"is {w8}x{h8}, a {w}x{h} latent: VAE Encode the same image "
+            "(after any crop or resize) and connect that")
+    if samples.shape[0] not in (1, b):
+        raise InpaintInputError(f"source_latent holds {samples.shape[0]} latents for {b} images: give one, or one "
+                                "per image")
+    out = {k: v for k, v in source.items() if k not in ("samples", "noise_mask")}
+    out["samples"] = samples.expand(b, -1, -1, -1).clone() if samples.shape[0] != b else samples
+    given = source.get("noise_mask")
+    if given is not None:
+        out["noise_mask"] = given
+    else:
+        soft = inputs.soft_mask if inputs.soft_mask is not None else inputs.hole[:, 0]
+        out["noise_mask"] = soft.float().reshape(b, 1, h8, w8).to(device)
+    return out

@@ -4,13 +4,13 @@ from __future__ import annotations
 from comfy_api.latest import ComfyExtension, io
 
 from .folders import register_model_folders
-from . import apply, compat, image_tools, loader, planner, powerpaint, raunet, text_mask
+from . import apply, compat, image_tools, loader, planner, powerpaint, prefill, raunet, regions, text_mask
 
 
 def all_nodes() -> list[type[io.ComfyNode]]:
     """Every node class of the pack, in menu order."""
-    return [*loader.NODES, *apply.NODES, *powerpaint.NODES, *image_tools.NODES, *text_mask.NODES, *planner.NODES,
-            *raunet.NODES]
+    return [*loader.NODES, *apply.NODES, *powerpaint.NODES, *image_tools.NODES, *prefill.NODES, *regions.NODES,
+            *text_mask.NODES, *planner.NODES, *raunet.NODES]
 
 
 class BrushEditExtension(ComfyExtension):

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import os
 
-import torch
 from comfy_api.latest import io
 
 import comfy.model_management as mm
@@ -12,7 +11,7 @@ import comfy.model_management as mm
 from ..brushnet_core.config import SD15, SDXL
 from ..brushnet_core.injection import FeatureSlot, IncompatibleModelError, make_plan
 from ..brushnet_core.model import BrushNetModel
-from ..brushnet_core.prepare import DEFAULT_MAX_PIXELS, conditioning_latent, prepare_inpaint
+from ..brushnet_core.prepare import DEFAULT_MAX_PIXELS, conditioning_latent, output_latent, prepare_inpaint
 from ..brushnet_core.runner import ActiveWindow, BrushNetRunner
 from .brushnet_patch import add_conditioning, attach_brushnet
 from .types import BrushNetModelType
@@ -103,19 +102,26 @@ class BrushNet(io.ComfyNode):
                                tooltip="Alternative to start_at: fraction of the noise schedule where BrushNet starts."),
                 io.Float.Input("end_percent", default=1.0, min=0.0, max=1.0, step=0.01, optional=True,
                                tooltip="Alternative to end_at: fraction of the noise schedule where BrushNet stops."),
+                io.Latent.Input("source_latent", optional=True,
+                                tooltip="Optional: VAE Encode of the same image (or of a pre-filled one) for soft "
+                                        "inpainting. The latent output is then this latent with the mask as its "
+                                        "noise mask, so KSampler's denoise below 1 and Differential Diffusion work. "
+                                        "Unconnected: an empty latent (sample with denoise 1.0)."),
             ],
             outputs=[
                 io.Model.Output(display_name="model", tooltip="The model with BrushNet attached (a patched clone)."),
                 io.Conditioning.Output(display_name="positive", tooltip="Positive conditioning carrying BrushNet's image input."),
                 io.Conditioning.Output(display_name="negative", tooltip="Negative conditioning carrying BrushNet's image input."),
-                io.Latent.Output(display_name="latent", tooltip="Empty latent of the (cropped) image size and batch: "
-                                                                  "sample it with denoise 1.0."),
+                io.Latent.Output(display_name="latent", tooltip="Empty latent of the (cropped) image size and batch "
+                                 "(sample it with denoise 1.0); with source_latent connected, that latent with the "
+                                 "mask as noise mask (any denoise)."),
             ],
         )
 
     @classmethod
     def execute(cls, model, vae, image, mask, brushnet, positive, negative, scale: float, start_at: int,
-                end_at: int, start_percent: float = 0.0, end_percent: float = 1.0) -> io.NodeOutput:
+                end_at: int, start_percent: float = 0.0, end_percent: float = 1.0,
+                source_latent: dict | None = None) -> io.NodeOutput:
         if vae is None:
             raise ValueError("BrushNet needs the model's VAE: connect the VAE output of your checkpoint loader")
         bn = unwrap_brushnet(brushnet)
@@ -124,8 +130,8 @@ class BrushNet(io.ComfyNode):
         latent_format = model.get_model_object("latent_format")
         masked_latent = latent_format.process_in(vae.encode(inputs.masked_image))
         cond = conditioning_latent(masked_latent, inputs.hole.to(masked_latent.device))
-        b, _, h, w = masked_latent.shape
-        empty = {"samples": torch.zeros([b, latent_format.latent_channels, h, w], device=mm.intermediate_device())}
+        empty = output_latent(source_latent, inputs, latent_format.latent_channels, masked_latent.shape[-2:],
+                              mm.intermediate_device())
         window = ActiveWindow(start_step=int(start_at), end_step=int(end_at))
         if scale == 0.0 or window.is_empty() or start_percent >= end_percent:
             log.info("[BrushEdit] BrushNet disabled (scale %s, steps %s-%s, percent %s-%s): plain model returned",

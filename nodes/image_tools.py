@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from comfy_api.latest import io
 
-from ..brushnet_core.blend import blend_inpaint
+from ..brushnet_core.blend import blend_inpaint, color_match_images
 from ..brushnet_core.crop import cut_for_inpaint
 from ..brushnet_core.mask_ops import adjust_mask
 
@@ -51,6 +51,10 @@ class BlendInpaint(io.ComfyNode):
                 Vector.Input("origin", optional=True,
                              tooltip="The crop box from CutForInpaint: paste the (resized) "
                              "inpaint at this place and scale in the original."),
+                io.Float.Input("color_match", default=0.0, min=0.0, max=1.0, step=0.05, optional=True,
+                               tooltip="Remove the inpaint's colour shift before blending: its Lab mean/std "
+                               "in a band of max(16, kernel) px around the mask is matched to the "
+                               "original's; 0 = off (the earlier behaviour), 1 = full."),
             ],
             outputs=[
                 io.Image.Output("blended_image", display_name="image", tooltip="The original "
@@ -63,8 +67,9 @@ class BlendInpaint(io.ComfyNode):
 
     @classmethod
     def execute(cls, inpaint: torch.Tensor, original: torch.Tensor, mask: torch.Tensor,
-                kernel: int, sigma: float, origin: object = None) -> io.NodeOutput:
-        image, soft = blend_inpaint(inpaint, original, mask, kernel, sigma, origin)
+                kernel: int, sigma: float, origin: object = None,
+                color_match: float = 0.0) -> io.NodeOutput:
+        image, soft = blend_inpaint(inpaint, original, mask, kernel, sigma, origin, color_match)
         return io.NodeOutput(image, soft)
 
 
@@ -172,4 +177,42 @@ class BrushEditMaskAdjust(io.ComfyNode):
         return io.NodeOutput(out)
 
 
-NODES: list[type[io.ComfyNode]] = [BlendInpaint, CutForInpaint, BrushEditMaskAdjust]
+class BrushEditColorMatch(io.ComfyNode):
+    """Remove the generated image's colour shift around the mask (mean/std in Lab)."""
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="BrushEditColorMatch",
+            display_name="Color Match Inpaint (BrushEdit)",
+            category="BrushEdit/inpaint",
+            description=(
+                "Makes the inpainted region match its surroundings: the generated image and the "
+                "original are compared in a band of pixels around the mask (Lab mean and standard "
+                "deviation) and that colour shift is removed from the generated region, fading out "
+                "across the band. Pixels outside the band are returned bit-identical. Use it "
+                "between VAE Decode and Blend Inpaint (or set Blend Inpaint's color_match)."),
+            inputs=[
+                io.Image.Input("image", tooltip="The generated (decoded) image or crop."),
+                io.Image.Input("original", tooltip="The original at the same size (the crop from Crop For "
+                                                   "Inpaint for crops); a VAE-cropped size is handled."),
+                io.Mask.Input("mask", tooltip="The inpainted region (1 = generated), binarised at 0.5."),
+                io.Float.Input("strength", default=1.0, min=0.0, max=1.0, step=0.05,
+                               tooltip="How much of the measured shift is removed (0 = none, 1 = all)."),
+                io.Int.Input("band", default=32, min=1, max=1024, step=1,
+                             tooltip="Width in pixels of the ring around the mask where the colours are "
+                                     "compared; the correction fades out across it."),
+            ],
+            outputs=[
+                io.Image.Output("matched_image", display_name="image",
+                                tooltip="The generated image with its region colour-matched."),
+            ],
+        )
+
+    @classmethod
+    def execute(cls, image: torch.Tensor, original: torch.Tensor, mask: torch.Tensor, strength: float,
+                band: int) -> io.NodeOutput:
+        return io.NodeOutput(color_match_images(image, original, mask, band, strength))
+
+
+NODES: list[type[io.ComfyNode]] = [BlendInpaint, CutForInpaint, BrushEditMaskAdjust, BrushEditColorMatch]

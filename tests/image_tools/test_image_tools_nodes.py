@@ -6,7 +6,7 @@ import torch
 
 from _harness import PromptFailed, pack_module
 
-NODE_IDS = ["BlendInpaint", "CutForInpaint", "BrushEditMaskAdjust"]
+NODE_IDS = ["BlendInpaint", "CutForInpaint", "BrushEditMaskAdjust", "BrushEditColorMatch"]
 
 
 def _node_class(node_id: str):
@@ -21,7 +21,9 @@ def test_blend_inpaint_keeps_the_earlier_interface() -> None:
     assert list(types["required"]) == ["inpaint", "original", "mask", "kernel", "sigma"]
     assert types["required"]["kernel"][1]["default"] == 10
     assert types["required"]["sigma"][1]["default"] == 10.0
-    assert list(types["optional"]) == ["origin"] and types["optional"]["origin"][0] == "VECTOR"
+    assert list(types["optional"])[0] == "origin" and types["optional"]["origin"][0] == "VECTOR"
+    assert list(types["optional"]) == ["origin", "color_match"]  # new inputs only after the old ones
+    assert types["optional"]["color_match"][1]["default"] == 0.0  # off: the earlier behaviour
     assert tuple(cls.RETURN_TYPES) == ("IMAGE", "MASK")
     assert tuple(cls.RETURN_NAMES) == ("image", "MASK")
 
