@@ -92,7 +92,8 @@ def _load_checked(model: torch.nn.Module, sd: dict[str, torch.Tensor], what: str
                 for p in module.parameters(recurse=False):
                     p.zero_()
     if optional:
-        log.debug("[BrushEdit] %s: %d optional weights not in the file (e.g. %s)", what, len(optional), sorted(optional)[:2])
+        log.debug("[BrushEdit] %s: %d optional weights not in the file (e.g. %s)", what, len(optional),
+                  sorted(optional)[:2])
     return model.eval()
 
 
@@ -104,12 +105,26 @@ def _build_from_state_dict(cls: Any, config: Any, sd: dict[str, torch.Tensor], w
 # ----------------------------------------------------------------------------- SAM
 
 
-def _sam_preprocessor(folder: str, bundle: SamBundle) -> None:
+def image_processor_config(folder: str) -> dict[str, Any]:
+    """The image-processor settings of a Hugging Face folder: ``preprocessor_config.json`` (published
+    repositories, transformers 4 saves) or the ``image_processor`` part of ``processor_config.json``
+    (what transformers 5 writes instead). Empty when neither is there."""
     path = os.path.join(folder, "preprocessor_config.json")
-    if not os.path.isfile(path):
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as fh:
+            return dict(json.load(fh))
+    path = os.path.join(folder, "processor_config.json")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as fh:
+            cfg = json.load(fh).get("image_processor")
+        return dict(cfg) if isinstance(cfg, dict) else {}
+    return {}
+
+
+def _sam_preprocessor(folder: str, bundle: SamBundle) -> None:
+    cfg = image_processor_config(folder)
+    if not cfg:
         return
-    with open(path, encoding="utf-8") as fh:
-        cfg = json.load(fh)
     bundle.mean = tuple(cfg.get("image_mean", IMAGENET_MEAN))
     bundle.std = tuple(cfg.get("image_std", IMAGENET_STD))
     size = cfg.get("size") or {}
@@ -236,9 +251,8 @@ def load_grounding_dino(path: str, vocab_dirs: Iterable[str] = (), reader: State
 
 
 def _dino_preprocessor(folder: str, bundle: DinoBundle) -> None:
-    path = os.path.join(folder, "preprocessor_config.json")
-    if os.path.isfile(path):
-        with open(path, encoding="utf-8") as fh:
-            size = json.load(fh).get("size") or {}
+    cfg = image_processor_config(folder)
+    if cfg:
+        size = cfg.get("size") or {}
         bundle.short_side = int(size.get("shortest_edge", bundle.short_side))
         bundle.max_side = int(size.get("longest_edge", bundle.max_side))

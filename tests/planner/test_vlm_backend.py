@@ -11,7 +11,7 @@ from PIL import Image
 import _harness
 from brushnet_core.planner.plan import PlanParseError
 from brushnet_core.planner.vlm_backend import VLMPlanner, detect_family, load_vlm_planner
-from tiny_qwen import build_tiny_qwen2_vl
+from tiny_qwen import GOLDEN, build_tiny_qwen2_vl, golden_chat
 
 NAME = "tiny-qwen2-vl"
 
@@ -51,6 +51,26 @@ def test_loads_offline_without_network(tiny_path, monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", deny)
     loaded = load_vlm_planner(str(tiny_path), max_new_tokens=4)
     assert loaded.family == "qwen2_vl" and loaded.box_convention == "norm1000"
+
+
+def test_published_folder_gives_the_recorded_prompt_pixels_logits_and_answer(planner):
+    """The tiny folder has the published Qwen2-VL file layout and is the same on every transformers;
+    its prompt tokens, image grid, pixels, first-step logits and greedy answer were recorded on the
+    pinned host (transformers 4.57.6). A transformers 5 environment must give the same."""
+    got, want = golden_chat(planner), GOLDEN
+    assert got["input_ids"] == want["input_ids"]  # tokenizer + chat template + image tokens
+    assert got["image_grid_thw"] == want["image_grid_thw"]
+    assert got["pixel_values"][0] == want["pixel_values"][0]
+    assert got["pixel_values"][1:] == pytest.approx(want["pixel_values"][1:], rel=1e-5, abs=1e-2)
+    assert got["top_ids"] == want["top_ids"]
+    assert got["top_logits"] == pytest.approx(want["top_logits"], abs=1e-3)
+    assert got["answer"] == want["answer"]
+
+
+def test_folder_holds_only_the_published_files(tiny_path):
+    assert sorted(p.name for p in tiny_path.iterdir()) == [
+        "chat_template.json", "config.json", "generation_config.json", "merges.txt", "model.safetensors",
+        "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json"]
 
 
 def test_random_model_generates_text_through_the_real_path(planner):

@@ -1,7 +1,9 @@
 """The same original checkpoint files load, and give the same outputs, on transformers 4.x and 5.x.
 
-The golden record (golden_tm.json) was made on the pinned test host (transformers 4.57.6); run
-these tests on a transformers 5 environment too (see the README's transformers note). The files
+The golden record (golden_tm.json) was made on the pinned test host (transformers 4.57.6,
+regenerate with ``python tm_tiny.py`` there); run these tests with a transformers 5 environment
+too (e.g. a venv with ``pip install transformers`` and the host's requirements, then
+``cd tests && <venv>/bin/python -m pytest -c pytest.ini --rootdir . text_mask``). The files
 are built independently of the installed transformers (see ``tm_tiny.reseed``), so a difference
 here is the pack's loaders or transformers itself, never the fixture.
 """
@@ -15,6 +17,7 @@ import torch
 from torch import nn
 
 import tm_tiny
+from tm_tiny import DOGS_THE_RED_CAT
 from brushnet_core.text_mask import loading
 
 
@@ -55,13 +58,29 @@ def test_original_sam_file_gives_the_recorded_outputs(golden, tmp_path):
 def test_hugging_face_folders_in_the_published_layout_give_the_recorded_outputs(golden, tmp_path):
     dino_dir, sam_dir = tm_tiny.write_hf_folders(str(tmp_path))
     dino = loading.load_grounding_dino(dino_dir)
-    assert dino.tokenizer.encode("Dogs, the red CAT?", add_special_tokens=False) == [1013, 1020, 1021, 1015, 1019, 1014, 1022]
+    assert dino.tokenizer.encode("Dogs, the red CAT?", add_special_tokens=False) == DOGS_THE_RED_CAT
     out = tm_tiny.gdino_outputs(dino.model)
     _close(out["boxes"], golden["gdino"]["boxes"], "pred_boxes (HF folder)")
     _close(out["logits"], golden["gdino"]["logits"], "logits (HF folder)")
     out = tm_tiny.sam_outputs(loading.load_sam(sam_dir).model)
     _close(out["iou"], golden["sam"]["iou"], "iou_scores (HF folder)")
     _close(out["masks"], golden["sam"]["masks"], "pred_masks (HF folder)")
+
+
+@pytest.mark.parametrize("style", ["preprocessor_config.json", "processor_config.json"])
+def test_image_settings_are_read_from_either_processor_file(tmp_path, style):
+    """Published folders (and transformers 4 saves) have preprocessor_config.json; transformers 5's
+    save_pretrained writes the same settings nested in processor_config.json instead."""
+    dino_dir, sam_dir = tm_tiny.write_hf_folders(str(tmp_path))
+    settings = {"dino": {"size": {"shortest_edge": 640, "longest_edge": 1000}},
+                "sam": {"image_mean": [0.5, 0.5, 0.5], "image_std": [0.25, 0.25, 0.25], "size": {"longest_edge": 256}}}
+    for folder, cfg in ((dino_dir, settings["dino"]), (sam_dir, settings["sam"])):
+        data = cfg if style == "preprocessor_config.json" else {"image_processor": cfg, "processor_class": "X"}
+        with open(f"{folder}/{style}", "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+    dino, sam = loading.load_grounding_dino(dino_dir), loading.load_sam(sam_dir)
+    assert (dino.short_side, dino.max_side) == (640, 1000)
+    assert (sam.mean, sam.std, sam.image_size) == ((0.5, 0.5, 0.5), (0.25, 0.25, 0.25), 256)
 
 
 def test_no_init_context_is_found_by_feature():

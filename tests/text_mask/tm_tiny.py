@@ -13,6 +13,8 @@ import torch
 
 WORDS = ["dog", "cat", "the", "a", "person", "car", "red", "##s", ",", "?"]
 VOCAB_SIZE = 1040
+#: "Dogs, the red CAT?" in the vocabulary below, as bert-base-uncased's WordPiece splits it
+DOGS_THE_RED_CAT = [1013, 1020, 1021, 1015, 1019, 1014, 1022]
 
 
 def write_vocab(folder: str) -> str:
@@ -137,6 +139,8 @@ _SWIN_BLOCK = [
     (".intermediate.dense.", ".mlp.fc1."), (".output.dense.", ".mlp.fc2."),
 ]
 _QKV_NAMES = {"q_proj": "query", "k_proj": "key", "v_proj": "value"}
+_QKV_KEY = re.compile(
+    r"^(.*)\.(?:attention\.self|attention|self_attn|ca_text)\.(query|key|value|q_proj|k_proj|v_proj)\.(weight|bias)$")
 _ENC = {"deformable_layer": ("layers", {"self_attn_layer_norm": "norm1", "fc1": "linear1", "fc2": "linear2",
                                         "final_layer_norm": "norm2"}),
         "text_enhancer_layer": ("text_layers", {"layer_norm_before": "norm1", "layer_norm_after": "norm2",
@@ -194,8 +198,7 @@ def gdino_to_original(sd: dict) -> dict:
                     new = new.replace(src, dst)
         if new.endswith(".attn.relative_position_bias_table"):
             windows[new[: -len("relative_position_bias_table")]] = int(round(value.shape[0] ** 0.5) + 1) // 2
-        m = None if new.startswith("bert.") else re.match(
-            r"^(.*)\.(?:attention\.self|attention|self_attn|ca_text)\.(query|key|value|q_proj|k_proj|v_proj)\.(weight|bias)$", new)
+        m = None if new.startswith("bert.") else _QKV_KEY.match(new)
         if m:
             base = m.group(1)
             if new.startswith("backbone."):
@@ -266,15 +269,18 @@ def write_hf_folders(folder: str) -> tuple[str, str]:
     from brushnet_core.text_mask import dino_convert, sam_convert
 
     gd = dino_convert.unwrap(original_gdino_file())
-    v4 = [f"{_BB}embeddings.patch_embeddings.projection.weight", f"{_BB}encoder.layers.0.blocks.0.attention.self.query.weight"]
+    v4 = [f"{_BB}embeddings.patch_embeddings.projection.weight",
+          f"{_BB}encoder.layers.0.blocks.0.attention.self.query.weight"]
     weights, _ = dino_convert.convert_gdino_state_dict(gd, v4)
     for key, value in gd.items():
         if m := re.match(r"^backbone\.0\.layers\.(\d+)\.blocks\.(\d+)\.attn\.relative_position_index$", key):
-            weights[f"{_BB}encoder.layers.{m.group(1)}.blocks.{m.group(2)}.attention.self.relative_position_index"] = value
+            block = f"{_BB}encoder.layers.{m.group(1)}.blocks.{m.group(2)}"
+            weights[f"{block}.attention.self.relative_position_index"] = value
     sam = sam_convert.convert_sam_state_dict(original_sam_file())
     out = []
-    for name, sd, config in (("gdino-hf", weights, {"model_type": "grounding-dino", **dino_convert.gdino_config_dict(gd)[1]}),
-                             ("sam-hf", sam, {"model_type": "sam", **sam_convert.sam_config_dict(original_sam_file())[1]})):
+    gd_config = {"model_type": "grounding-dino", **dino_convert.gdino_config_dict(gd)[1]}
+    sam_config = {"model_type": "sam", **sam_convert.sam_config_dict(original_sam_file())[1]}
+    for name, sd, config in (("gdino-hf", weights, gd_config), ("sam-hf", sam, sam_config)):
         path = os.path.join(folder, name)
         os.makedirs(path, exist_ok=True)
         save_file({k: v.clone().contiguous() for k, v in sd.items()}, os.path.join(path, "model.safetensors"), metadata={"format": "pt"})
