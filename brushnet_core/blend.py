@@ -94,7 +94,7 @@ def _mask_window(mask: torch.Tensor, full_hw: tuple[int, int],
     if box is None:
         return resize_mask(mask[None], h, w)[0], 0, 0
     mh, mw = mask.shape
-    if (mh, mw) != (box.h, box.w):
+    if (mh, mw) != (box.h, box.w) and (mh, mw) != (box.out_h, box.out_w):
         to_full = abs(mw / mh - w / h) / (w / h)
         to_crop = abs(mw / mh - box.w / box.h) / (box.w / box.h)
         if to_full <= to_crop:  # the original's mask at another resolution (e.g. a downscaled mask file)

@@ -66,43 +66,42 @@ def label_regions(hole: torch.Tensor, merge_distance: float) -> tuple[torch.Tens
     from scipy.ndimage import distance_transform_edt, label
 
     m = hole.cpu().numpy()
-    if merge_distance > 0:
-        near = distance_transform_edt(~m) <= merge_distance / 2.0
-    else:
-        near = m
+    near = distance_transform_edt(~m) <= merge_distance / 2.0 if merge_distance > 0 else m
     labels, count = label(near, structure=[[1, 1, 1], [1, 1, 1], [1, 1, 1]])
-    labels = torch.from_numpy(labels).to(hole.device) * hole
-    return labels, int(count)
+    labels[~m] = 0
+    return torch.from_numpy(labels), int(count)
 
 
-def split_regions(hole: torch.Tensor, merge_distance: float, max_regions: int) -> list[torch.Tensor]:
-    """The mask's regions as ``[H, W]`` bool masks, top-to-bottom then left-to-right."""
+def split_regions(hole: torch.Tensor, merge_distance: float,
+                  max_regions: int) -> tuple[torch.Tensor, list[tuple[int, tuple[int, int, int, int]]]]:
+    """Label the regions of ``hole`` ``[H, W]``: ``(labels [H, W] int, [(label, bbox), ...])``,
+    the regions ordered top-to-bottom then left-to-right."""
+    from scipy.ndimage import find_objects
+
     if max_regions < 1:
         raise ValueError(f"max_regions must be >= 1, got {max_regions}")
+    labels = torch.zeros(hole.shape, dtype=torch.int64)
     bbox = nonzero_bbox(hole.float())
     if bbox is None:
-        return []
+        return labels, []
     x0, y0, x1, y1 = bbox
     window = hole[y0:y1, x0:x1]
     distance = float(merge_distance)
-    labels, count = label_regions(window, distance)
+    local, count = label_regions(window, distance)
     first = count
     while count > max_regions:
         distance = max(2.0 * distance, 16.0)
-        labels, count = label_regions(window, distance)
+        local, count = label_regions(window, distance)
     if count != first:
         log.warning("[BrushEdit] %d mask regions are more than max_regions=%d: regions closer than %d px were "
                     "merged into %d", first, max_regions, round(distance), count)
-    regions = []
-    for k in range(1, count + 1):
-        part = labels == k
-        if not bool(part.any()):
-            continue
-        full = torch.zeros_like(hole)
-        full[y0:y1, x0:x1] = part
-        regions.append(full)
-    regions.sort(key=lambda r: nonzero_bbox(r.float())[1::-1])
-    return regions
+    labels[y0:y1, x0:x1] = local
+    found = []
+    for k, sl in enumerate(find_objects(local.numpy()), start=1):
+        if sl is not None:
+            found.append((k, (x0 + sl[1].start, y0 + sl[0].start, x0 + sl[1].stop, y0 + sl[0].stop)))
+    found.sort(key=lambda item: (item[1][1], item[1][0]))
+    return labels.to(hole.device), found
 
 
 # ----------------------------------------------------------------------------- boxes
@@ -198,23 +197,25 @@ def crop_regions(image: torch.Tensor, mask: torch.Tensor, width: int, height: in
         mask = resize_mask(mask, h, w)
     canvas, canvas_mask = extend_canvas(image, mask.to(image.device), *extend)
     ch, cw = canvas.shape[1:3]
-    pieces: list[tuple[int, torch.Tensor]] = []  # (canvas item, region mask [H', W'])
+    images, masks, origins = [], [], []
     for i in range(bi):
         hole = canvas_mask[i] > 0.5
         if mode == "one" or not bool(hole.any()):
             if not bool(hole.any()):
                 log.warning("[BrushEdit] crop: mask %d is empty; a centred crop is returned", i)
-            pieces.append((i, canvas_mask[i]))
+            pieces = [(None, nonzero_bbox(hole.float()))]
+            labels = None
         else:
-            regions = split_regions(hole, merge_distance, max_regions)
-            log.info("[BrushEdit] crop: %d region(s) in the mask", len(regions))
-            pieces.extend((i, canvas_mask[i] * r) for r in regions)
-    images, masks, origins = [], [], []
-    for i, region in pieces:
-        box = plan_box(nonzero_bbox(region, 0.5), (ch, cw), (out_w, out_h), context, max_upscale)
-        images.append(resize_image(extract(canvas[i:i + 1], box, "replicate"), out_h, out_w))
-        masks.append(resize_mask(extract(region[None], box, 0.0), out_h, out_w))
-        origins.append(box.as_list())
+            labels, pieces = split_regions(hole, merge_distance, max_regions)
+            log.info("[BrushEdit] crop: %d region(s) in the mask", len(pieces))
+        for k, bbox in pieces:
+            box = plan_box(bbox, (ch, cw), (out_w, out_h), context, max_upscale)
+            region = extract(canvas_mask[i:i + 1], box, 0.0)
+            if labels is not None:  # only this region: other regions in the box stay context
+                region = region * (extract(labels[None], box, 0.0) == k)
+            images.append(resize_image(extract(canvas[i:i + 1], box, "replicate"), out_h, out_w))
+            masks.append(resize_mask(region, out_h, out_w))
+            origins.append(box.as_list())
     return RegionCrops(torch.cat(images), torch.cat(masks), torch.tensor(origins, dtype=torch.int64), canvas,
                        canvas_mask)
 
