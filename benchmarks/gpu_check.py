@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import gc
 import json
 import logging
@@ -382,12 +383,13 @@ class PartA:
                                              cond.to(self.dev).float() if cond is not None else None, scale)
 
     def reference_euler(self, twin: Any, bn_sd: dict | None, kind: str, positive: list, negative: list,
-                        cond: torch.Tensor | None, latent: torch.Tensor, steps: int, cfg: float, seed: int) -> torch.Tensor:
+                        cond: torch.Tensor | None, latent: torch.Tensor, steps: int, cfg: float,
+                        seed: int) -> torch.Tensor:
         """tests/injection/test_sampling._reference_euler, on the device in fp32."""
         import comfy.sample
         import comfy.samplers
 
-        ms = twin.model.model_sampling
+        ms = copy.deepcopy(twin.model.model_sampling).to("cpu")  # the schedule as the sampler computes it
         sigmas = comfy.samplers.calculate_sigmas(ms, "normal", steps).float().to(self.dev)
         noise = comfy.sample.prepare_noise(latent, seed).to(self.dev)
         x = noise * torch.sqrt(1.0 + sigmas[0] ** 2)
@@ -525,7 +527,8 @@ class PartA:
         want = self.reference_euler(twin, bn_sd, kind, positive, negative, cond, latent["samples"], steps, cfg, seed)
         err = rel_err(got, want)
         plain = s.ksample(base, positive, negative, latent, steps=steps, cfg=cfg, seed=seed)
-        want_plain = self.reference_euler(twin, None, kind, positive, negative, None, latent["samples"], steps, cfg, seed)
+        want_plain = self.reference_euler(twin, None, kind, positive, negative, None, latent["samples"], steps, cfg,
+                                          seed)
         floor = rel_err(plain, want_plain)
         lim = self.limit(name, floor)
         self.table.put(f"KSampler {steps} steps vs reference Euler loop", name, kind, fmt(err),
@@ -567,7 +570,8 @@ class PartB:
         return time.perf_counter() - self.t0
 
     def build(self, arch: str, dtype: torch.dtype, bn_dtype: torch.dtype) -> tuple[Any, Any, dict]:
-        unet = dict(self.sm.TINY_UNET[arch] if self.quick else (self.sm.SD15_UNET if arch == "sd15" else self.sm.SDXL_UNET))
+        full = self.sm.SD15_UNET if arch == "sd15" else self.sm.SDXL_UNET
+        unet = dict(self.sm.TINY_UNET[arch] if self.quick else full)
         t = time.perf_counter()
         model = comfy_model(arch, unet, dtype)
         randomize_on(model.diffusion_model, 1, self.dev)
@@ -603,7 +607,8 @@ class PartB:
         sync(self.dev)
         start = time.perf_counter()
         out = comfy.sample.sample(mode.model, noise, steps, self.a.cfg, "euler", "normal", mode.positive,
-                                  mode.negative, latent_image, denoise=1.0, callback=callback, disable_pbar=True, seed=11)
+                                  mode.negative, latent_image, denoise=1.0, callback=callback, disable_pbar=True,
+                                  seed=11)
         sync(self.dev)
         end = time.perf_counter()
         peak = torch.cuda.max_memory_allocated(self.dev) if self.dev.type == "cuda" else 0
@@ -625,7 +630,8 @@ class PartB:
         base, bn, unet = self.build(arch, dtype, bn_dtype)
         vae = self.sm.random_vae()
         names = ["plain", "ours", "naive", "inactive"]
-        modes, latent, checks = self.sm.build_modes(self.harness, base, vae, bn, arch, self.quick, size, self.a.steps, names)
+        modes, latent, checks = self.sm.build_modes(self.harness, base, vae, bn, arch, self.quick, size, self.a.steps,
+                                                    names)
         t = time.perf_counter()
         for m in modes:  # warm-up: loading, cuDNN/cuBLAS heuristics, allocator; not counted
             self.run_once(m, latent, self.a.warmup_steps)
