@@ -14,8 +14,19 @@ from demo.workflow_api import ui_to_api
 
 WORKFLOWS = sorted((Path(__file__).resolve().parents[2] / "workflows").glob("*.json"))
 NEEDS_SDXL = {"sdxl_brushnet_inpaint"}
-EXPECTED_SIZE = {"crop_and_paste_large_image": (1150, 690)}
+EXPECTED_SIZE = {"crop_and_paste_large_image": (1150, 690), "small_region_detail": (1150, 690)}
+NEEDS_LAMA = {"remove_object_prefill"}  # a random big-lama.pt (51 M parameters), written on first use
 TIMINGS: dict[str, float] = {}
+
+
+@pytest.fixture(scope="session")
+def lama_stand_in(e2e_models: Path) -> Path:
+    from image_tools import _inpaint_models as im
+
+    path = e2e_models / "inpaint" / im.LAMA_FILE
+    if not path.exists():
+        im.write_torchscript(path, im.random_lama_state_dict(seed=3))
+    return path
 
 
 def fast_prompt(prompt: dict) -> dict:
@@ -24,7 +35,7 @@ def fast_prompt(prompt: dict) -> dict:
         inputs, kind = node["inputs"], node["class_type"]
         if kind == "KSampler":
             inputs["steps"] = 2
-        elif kind == "CutForInpaint":
+        elif kind in ("CutForInpaint", "BrushEditCrop"):
             inputs["width"], inputs["height"] = 128, 128
         elif kind == "BrushEditTextMask":
             inputs["box_threshold"], inputs["text_threshold"], inputs["detection_size"] = 0.0, 0.0, 256
@@ -44,6 +55,8 @@ def test_workflow_files_are_ui_format_with_a_note_and_thumbnail() -> None:
 def test_workflow_runs_on_the_server(server, object_info, path: Path, request) -> None:
     if path.stem in NEEDS_SDXL:
         request.getfixturevalue("sdxl_models")  # ~2 GB random SDXL stand-in, written on first use
+    if path.stem in NEEDS_LAMA:
+        request.getfixturevalue("lama_stand_in")
     prompt = fast_prompt(ui_to_api(json.loads(path.read_text()), object_info))
     t0 = time.time()
     entry = server.wait(server.queue(prompt), timeout=900)
