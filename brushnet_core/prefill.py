@@ -58,7 +58,7 @@ def fill_neutral(image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
     dist, (x0, y0, x1, y1) = found
     ring = (dist > 0) & (dist <= band)
     known = image[y0:y1, x0:x1][ring] if bool(ring.any()) else image[~hole]
-    colour = known.float().mean(0) if known.numel() else torch.full((image.shape[-1],), 0.5)
+    colour = known.float().mean(0) if known.numel() else torch.full((image.shape[-1],), 0.5, device=image.device)
     return torch.where(hole[..., None], colour.to(image.dtype).expand_as(image), image)
 
 
