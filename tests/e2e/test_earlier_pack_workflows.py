@@ -3,7 +3,8 @@
 The files are the earlier pack's own (its `example/` folder at its last release); they are read
 from shared data, not kept in this repository: `<shared>/data/earlier_pack_workflows/` (the
 steering repository's shared/ beside or inside the checkout), or the folder named by
-BRUSHEDIT_EARLIER_PACK_WORKFLOWS. Without it the tests skip, naming the folder (on CI they fail).
+BRUSHEDIT_EARLIER_PACK_WORKFLOWS. Without it the tests skip, naming the folder; with
+BRUSHEDIT_REQUIRE_EARLIER_PACK_WORKFLOWS=1 (CI, once the files are in shared data) they fail instead.
 
 What a user's machine would differ in is replaced, nothing else: model and image file names
 point at random-weight stand-ins of the same kinds, sizes and step counts are lowered for the
@@ -48,7 +49,7 @@ def workflows_dir() -> Path | None:
 
 
 def _missing(reason: str) -> None:
-    if os.environ.get("CI") and not os.environ.get("BRUSHEDIT_SKIP_EARLIER_PACK"):
+    if os.environ.get("BRUSHEDIT_REQUIRE_EARLIER_PACK_WORKFLOWS") == "1":
         pytest.fail(reason)
     pytest.skip(reason)
 
@@ -94,10 +95,14 @@ def adapt(workflow: dict, name: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def earlier_models(e2e_models: Path, examples_dir: Path) -> Path:
+def earlier_models(request, examples_dir: Path) -> Path:
     """The e2e stand-ins plus PowerPaint and an upscaler, visible to the in-process host; input images."""
     import folder_paths
 
+    if workflows_dir() is None:
+        _missing("the earlier pack's example workflows are not here: put its example/*.json in "
+                 "shared/data/earlier_pack_workflows/ or set BRUSHEDIT_EARLIER_PACK_WORKFLOWS")
+    e2e_models = request.getfixturevalue("e2e_models")
     epm.write_powerpaint(e2e_models)
     epm.write_upscaler(e2e_models)
     for folder in ("checkpoints", "loras", "controlnet", "brushnet", "inpaint", "clip", "upscale_models"):
