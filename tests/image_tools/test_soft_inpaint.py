@@ -139,7 +139,8 @@ def test_a_source_latent_of_another_image_is_a_clear_error() -> None:
     positive, negative = text_conds("sd15")
     prepare = _harness.pack_module("brushnet_core.prepare")
     other = {"samples": torch.zeros(1, 4, 8, 8)}
-    with pytest.raises(prepare.InpaintInputError, match="source_latent is 8x8 .* image to inpaint is 88x72.*VAE Encode"):
+    wrong_size = "source_latent is 8x8 .* image to inpaint is 88x72.*VAE Encode"
+    with pytest.raises(prepare.InpaintInputError, match=wrong_size):
         apply_node(base_model("sd15"), random_vae(), image, mask, brushnet_patcher("sd15"), positive, negative,
                    source_latent=other)
     with pytest.raises(prepare.InpaintInputError, match="has 16 channels but this model's latents have 4"):
