@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sys
 import uuid
-from pathlib import Path
 from typing import Callable
 
 from . import example_models as em

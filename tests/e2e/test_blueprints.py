@@ -85,7 +85,7 @@ def expand(blueprint: dict) -> dict:
         if target == -20:
             target, tslot = save, 0
         links.append([link["id"], origin, oslot, target, tslot, link["type"]])
-    out_link = next(l for l in links if l[3] == save)
+    out_link = next(link for link in links if link[3] == save)
     nodes.append({"id": save, "type": "SaveImage", "mode": 0, "outputs": [],
                   "inputs": [{"name": "images", "type": "IMAGE", "link": out_link[0]}],
                   "widgets_values": ["BrushEdit/blueprint"]})
