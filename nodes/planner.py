@@ -19,6 +19,7 @@ from ..brushnet_core.planner.plan import (
 from ..brushnet_core.planner.rules import default_caption
 from ..brushnet_core.planner.plan_mask import box_mask, mask_for_plan
 from ..brushnet_core.planner.prompts import BOX_CONVENTIONS
+from ..brushnet_core.planner import redact
 
 log = logging.getLogger("BrushEdit")
 
@@ -307,7 +308,10 @@ class BrushEditPlanner(io.ComfyNode):
                             raw_answer="(every field overridden; no planner call)", backend="user")
         else:
             backend = planner if planner is not None else RulesPlanner()
-            plan = backend.plan(pil, instruction, source_caption or "", cancel_check=compat.cancel_check())
+            # the one boundary for backend text: errors and every text field of the plan are scrubbed of
+            # secrets here (log lines by the filter on the pack's loggers, see brushnet_core/planner/redact.py)
+            plan = redact.plan_safely(backend, pil, instruction, source_caption or "",
+                                      cancel_check=compat.cancel_check())
             understood = plan.category != UNKNOWN
             plan = plan.with_overrides(category or None, override_object, override_caption, box)
             if not understood and plan.category != UNKNOWN and not plan.target_caption:

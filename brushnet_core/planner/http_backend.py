@@ -31,6 +31,7 @@ from .backend import (
     PlannerTimeout, PlannerUnreachable, SYSTEM_PROMPT, Turn, no_cancel, sleep_cancellable,
 )
 
+from . import redact
 from .prompts import response_format
 
 log = logging.getLogger("BrushEdit.planner")
@@ -189,6 +190,7 @@ class HTTPPlanner(ChatPlanner):
         self.config = config
         self.url = chat_url(config.base_url)
         check_env_name(config.api_key_env)
+        redact.register_env_name(config.api_key_env)  # its value is scrubbed from errors, outputs, logs
         if not config.model.strip():
             raise ValueError("model is empty: type the model name the server serves (e.g. 'gpt-4o', 'qwen2.5vl:7b')")
         self.box_convention = config.box_convention
@@ -228,10 +230,6 @@ class HTTPPlanner(ChatPlanner):
         if not value:
             log.warning("[BrushEdit] environment variable %s is not set; calling %s without a key", name, self.url)
         return value
-
-    def _scrub(self, text: str) -> str:
-        key = self._key() if self.config.api_key_env.strip() else ""
-        return text.replace(key, "***") if key else text
 
     # -- transport ------------------------------------------------------------------------------
     def chat(self, turns: list[Turn], image: Optional[Any], cancel_check: Optional[CancelCheck] = None) -> str:
@@ -310,8 +308,7 @@ class HTTPPlanner(ChatPlanner):
             try:
                 raw = self._exchange(request, cancel_check)
             except _HTTPStatus as exc:
-                detail = self._scrub(exc.body)
-                err = self._http_error(exc.code, detail)
+                err = self._http_error(exc.code, exc.body)  # scrubbed at the boundary (redact.py)
                 if exc.code not in _RETRY_STATUS:
                     raise err from None
                 last = err
