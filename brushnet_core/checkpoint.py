@@ -65,8 +65,20 @@ def resolve_weights(path: str) -> tuple[str, str | None]:
 def read_state_dict(path: str, progress: Callable[[int, int], None] | None = None) -> dict[str, torch.Tensor]:
     """Load tensors safely (safetensors, or torch.load with weights_only=True).
 
-    ``progress(done, total)`` is called while tensors are read (safetensors files).
+    ``progress(done, total)`` is called while tensors are read (safetensors files); what it raises
+    (ComfyUI's interrupt when Cancel is pressed) is passed on unchanged, not reported as a bad file.
     """
+    raised: list[BaseException] = []
+    if progress is not None:
+        report = progress
+
+        def progress(done: int, total: int) -> None:
+            try:
+                report(done, total)
+            except BaseException as exc:
+                raised.append(exc)
+                raise
+
     try:
         if path.endswith(".safetensors"):
             from safetensors import safe_open
@@ -81,6 +93,8 @@ def read_state_dict(path: str, progress: Callable[[int, int], None] | None = Non
             return out
         sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # corrupt / truncated / not a tensor file
+        if raised and err is raised[0]:
+            raise
         size = os.path.getsize(path) if os.path.exists(path) else 0
         raise BrushNetCheckpointError(
             f"could not read {path} ({size / 1e6:.1f} MB): {type(err).__name__}: {err}. "
