@@ -12,6 +12,7 @@ from comfy_api.latest import io
 
 import comfy.model_management as mm
 import comfy.model_patcher
+import comfy.patcher_extension
 import comfy.utils
 import folder_paths
 
@@ -107,10 +108,27 @@ class _Holder(torch.nn.Module):
         self.hf_model = model
 
 
+class _ClearCaches:
+    """ModelPatcher ON_DETACH callback: when ComfyUI unloads the model (POST /free, memory pressure), the
+    features cached for it (on its load device) go too. Holds only the bundle (no reference cycle)."""
+
+    def __init__(self, bundle: Any) -> None:
+        self.bundle = bundle
+
+    def __call__(self, _patcher: Any = None, unpatch_all: bool = True, *_args: Any) -> None:
+        if not unpatch_all:  # ComfyUI re-loading the same model for the next run: keep the features
+            return
+        for name in ("cache", "outputs"):
+            cache = getattr(self.bundle, name, None)
+            if cache is not None:
+                cache.clear()
+
+
 def _manage(bundle: Any) -> ManagedModel:
     patcher = comfy.model_patcher.ModelPatcher(
         _Holder(bundle.model), load_device=mm.get_torch_device(), offload_device=mm.unet_offload_device()
     )
+    patcher.add_callback(comfy.patcher_extension.CallbacksMP.ON_DETACH, _ClearCaches(bundle))
     return ManagedModel(bundle=bundle, patcher=patcher)
 
 

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .lru import lru_get, lru_put
+from .lru import cache_bytes, lru_get, lru_put
 from .segment import IMAGENET_MEAN, IMAGENET_STD, image_key, layer_checks
 
 #: token ids GroundingDINO (and transformers' port) treat as phrase delimiters: [CLS] [SEP] "."
@@ -36,6 +36,8 @@ class DinoBundle:
     source: str = ""
     variant: str = ""
     cache_size: int = 4
+    #: byte limit of each of the two caches (lru.py: BRUSHEDIT_TEXT_MASK_CACHE_MB, default 256 MiB)
+    cache_bytes: int = field(default_factory=cache_bytes)
     cache: OrderedDict = field(default_factory=OrderedDict)
     backbone_calls: int = 0
     outputs: OrderedDict = field(default_factory=OrderedDict)
@@ -126,7 +128,7 @@ class _BackboneWithCache(nn.Module):
             features, positions = self.inner(pixel_values, pixel_mask)
             bundle.backbone_calls += 1
             hit = lru_put(bundle.cache, self._key, (tuple(tuple(level) for level in features), tuple(positions)),
-                          bundle.cache_size)
+                          bundle.cache_size, bundle.cache_bytes)
         features, positions = hit
         return [tuple(level) for level in features], list(positions)
 
@@ -250,7 +252,8 @@ def detect(
                 token_type_ids=torch.zeros_like(input_ids),
             )
         bundle.model_calls += 1
-        raw = lru_put(bundle.outputs, out_key, (out.logits[0].cpu(), out.pred_boxes[0].cpu()), 2 * bundle.cache_size)
+        raw = lru_put(bundle.outputs, out_key, (out.logits[0].cpu(), out.pred_boxes[0].cpu()), 2 * bundle.cache_size,
+                      bundle.cache_bytes)
     logits, boxes = raw
     return postprocess(
         logits, boxes, spans, phrases, tuple(image.shape[:2]), box_threshold, text_threshold,

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .lru import lru_get, lru_put
+from .lru import cache_bytes, lru_get, lru_put
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -34,6 +34,8 @@ class SamBundle:
     source: str = ""
     variant: str = ""
     cache_size: int = 4
+    #: byte limit of the embedding cache (lru.py: BRUSHEDIT_TEXT_MASK_CACHE_MB, default 256 MiB)
+    cache_bytes: int = field(default_factory=cache_bytes)
     cache: OrderedDict = field(default_factory=OrderedDict)
     encoder_calls: int = 0
 
@@ -112,7 +114,7 @@ def embed(bundle: SamBundle, image: torch.Tensor, device: torch.device, dtype: t
         else:
             out = {"image_embeddings": model.get_image_embeddings(pixels)}
     bundle.encoder_calls += 1
-    return lru_put(bundle.cache, key, out, bundle.cache_size)
+    return lru_put(bundle.cache, key, out, bundle.cache_size, bundle.cache_bytes)
 
 
 def boxes_to_masks(
