@@ -133,6 +133,15 @@ _executor = None
 _server = None
 
 
+def _new_executor(execution: Any, server: RecordingServer) -> Any:
+    """A classic-cache executor, as ``main.py`` builds it (0.3.75: ``cache_args``; 0.3.52: ``cache_size``)."""
+    import inspect
+
+    params = inspect.signature(execution.PromptExecutor).parameters
+    cache = {"cache_args": {"lru": 0, "ram": 0}} if "cache_args" in params else {"cache_size": 0}
+    return execution.PromptExecutor(server, cache_type=execution.CacheType.CLASSIC, **cache)
+
+
 def run_prompt(prompt: dict, *, targets: list[str] | None = None, fresh_cache: bool = True) -> PromptRun:
     """Validate and execute an API-format prompt with ComfyUI's own code; raise PromptFailed.
 
@@ -149,7 +158,7 @@ def run_prompt(prompt: dict, *, targets: list[str] | None = None, fresh_cache: b
             prompt[f"_preview_{node_id}"] = {"class_type": "PreviewAny", "inputs": {"source": [str(node_id), 0]}}
     if _executor is None or fresh_cache:
         _server = RecordingServer()
-        _executor = execution.PromptExecutor(_server, cache_type=execution.CacheType.CLASSIC, cache_args={"lru": 0, "ram": 0})
+        _executor = _new_executor(execution, _server)
     prompt_id = str(uuid.uuid4())
     valid = asyncio.run(execution.validate_prompt(prompt_id, prompt, None))
     if not valid[0]:
