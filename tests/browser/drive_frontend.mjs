@@ -11,7 +11,10 @@
 //          workflows: [{name, path, mode, overrides: {NodeType: {widget_name: value}}}]}
 // mode: "run" (queue, wait for the run, wait for the output preview), "validate" (queue for the
 // server's validation only: a prompt the server accepts is interrupted and deleted at once) or
-// "load" (no queueing).
+// "load" (no queueing), "templates" (open the template browser on the pack's category, record every
+// card and its thumbnail; `module` names the pack) or "blueprint" (insert the subgraph blueprint
+// `blueprint` from the node library, feed its inputs from loaders `sources` ([[NodeType, [widget
+// values]]] per input), save its output, then run as "run").
 // RESULTS: {workflows: {name: {...findings}}}, rewritten after each workflow.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -91,7 +94,10 @@ async function loadWorkflow(page, wf) {
 async function applyOverrides(page, overrides) {
   return page.evaluate((overrides) => {
     const done = [];
-    for (const node of window.app.graph.nodes) {
+    const all = [];
+    const walk = (nodes) => { for (const n of nodes) { all.push(n); if (n.subgraph) walk(n.subgraph.nodes); } };
+    walk(window.app.graph.nodes);
+    for (const node of all) {
       const want = overrides[node.type];
       if (!want) continue;
       for (const [name, value] of Object.entries(want)) {
@@ -192,6 +198,76 @@ async function screenshot(page, file) {
   await page.screenshot({ path: file });
 }
 
+/** Template browser: this pack's category, each card's name and its thumbnail as the page shows it. */
+async function templateCards(page, module) {
+  const responses = {};
+  const prefix = `/workflow_templates/${module}/`;
+  page.on('response', (r) => {
+    const u = decodeURIComponent(r.url());
+    if (u.includes(prefix) && u.endsWith('.jpg')) responses[u.split(prefix)[1].slice(0, -4)] = r.status();
+  });
+  await page.click('.templates-tab-button');
+  await page.getByText(module, { exact: true }).first().click({ timeout: 30_000 });
+  const cards = '[data-testid^="template-workflow-"]';
+  await page.waitForSelector(cards, { timeout: 30_000 });
+  // Thumbnails load lazily (and the grid may re-render while scrolling): take each card by name, bring it
+  // into view, wait for its image (a slow machine needs time) and record what it shows at that moment.
+  const names = await page.$$eval(cards, (els) => els.map((c) => c.getAttribute('data-testid')));
+  const shown = [];
+  for (const testid of names) {
+    const card = page.locator(`[data-testid="${testid}"]`).first();
+    await card.scrollIntoViewIfNeeded({ timeout: 10_000 }).catch(() => {});
+    const seen = await card.evaluate((c) => new Promise((resolve) => {
+      const t0 = Date.now();
+      const tick = () => {
+        const i = c.querySelector('img');
+        if ((i && i.complete && i.naturalWidth > 0) || Date.now() - t0 > 60_000) {
+          resolve({ title: c.innerText.split('\n')[0], width: i?.naturalWidth ?? 0, height: i?.naturalHeight ?? 0 });
+        } else setTimeout(tick, 200);
+      };
+      tick();
+    })).catch((e) => ({ title: null, width: 0, height: 0, error: String(e).slice(0, 200) }));
+    shown.push({ name: testid.slice('template-workflow-'.length), ...seen });
+  }
+  return { cards: shown, thumbnail_responses: responses };
+}
+
+/** Insert a subgraph blueprint from the node library (search, click), wire loaders and a SaveImage to it. */
+async function insertBlueprint(page, wf) {
+  await page.evaluate(() => { window.app.graph.clear(); window.app.graph.setDirtyCanvas(true, true); });  // no default graph
+  await page.click('.node-library-tab-button');
+  await page.fill('.node-lib-search-box input', wf.blueprint);
+  const item = page.locator('.node-lib-node-container', { hasText: wf.blueprint }).first();
+  await item.waitFor({ timeout: 30_000 });
+  const before = await page.evaluate(() => window.app.graph.nodes.length);
+  await item.click();
+  await page.waitForFunction((n) => window.app.graph.nodes.length > n, before, { timeout: 30_000 });
+  await page.click('.node-library-tab-button');  // close the side panel again
+  return page.evaluate(({ name, sources }) => {
+    const g = window.app.graph;
+    const node = g.nodes.find((n) => n.subgraph);
+    if (!node) return { inserted: null };
+    const wired = [];
+    sources.forEach(([type, values], i) => {
+      const src = window.LiteGraph.createNode(type);
+      src.pos = [node.pos[0] - 420, node.pos[1] + 340 * i];
+      g.add(src);
+      values.forEach((v, k) => { if (src.widgets?.[k]) src.widgets[k].value = v; });
+      src.connect(0, node, i);
+      wired.push(`${type} -> ${node.inputs[i]?.name}`);
+    });
+    const save = window.LiteGraph.createNode('SaveImage');
+    save.pos = [node.pos[0] + node.size[0] + 80, node.pos[1]];
+    g.add(save);
+    node.connect(0, save, 0);
+    g.setDirtyCanvas(true, true);
+    return { inserted: { title: node.title, type: node.type, inputs: node.inputs.map((x) => x.name),
+      outputs: node.outputs.map((x) => x.name), inner_nodes: node.subgraph.nodes.length,
+      proxy_widgets: node.properties?.proxyWidgets ?? [], widgets: (node.widgets ?? []).map((w) => w.name) },
+    wired, display_name: name };
+  }, { name: wf.blueprint, sources: wf.sources ?? [] });
+}
+
 async function runOne(context, wf) {
   const res = { console_errors: [], page_errors: [], phase_seconds: {} };
   let tPhase = Date.now();
@@ -205,12 +281,20 @@ async function runOne(context, wf) {
     await openApp(page);
     phase('open_app');
     res.dialogs_before_load = await openDialogs(page);
-    Object.assign(res, await loadWorkflow(page, wf));
+    if (wf.mode === 'templates') {
+      Object.assign(res, await templateCards(page, wf.module));
+      phase('templates');
+      res.screenshot = path.join(config.artifacts_dir, `${wf.name}.png`);
+      await page.screenshot({ path: res.screenshot });
+      return;
+    }
+    if (wf.mode === 'blueprint') Object.assign(res, await insertBlueprint(page, wf));
+    else Object.assign(res, await loadWorkflow(page, wf));
     await page.waitForTimeout(800);
     res.dialogs_after_load = await openDialogs(page);
     res.overrides = await applyOverrides(page, wf.overrides);
     phase('load');
-    const mode = wf.mode ?? 'run';
+    const mode = wf.mode === 'blueprint' ? 'run' : (wf.mode ?? 'run');
     if (mode === 'run' || mode === 'validate') {
       await queueAndWait(page, res, config.timeout_s * 1000, phase, mode === 'validate');
       await page.waitForTimeout(1000);

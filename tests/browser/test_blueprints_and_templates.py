@@ -1,0 +1,119 @@
+"""Issue 20 in the real frontend: the template browser shows every workflow in workflows/ with its
+thumbnail, and each subgraph blueprint in subgraphs/ is inserted from the node library and run.
+
+Its own ComfyUI server (SD1.5 and text-mask stand-ins, small input images) and browser session,
+driven by drive_frontend.mjs in its "templates" and "blueprint" modes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from browser.test_frontend import (ARTIFACTS, CHROMIUM, DRIVER, NODE_MODULES, RUN_TIMEOUT_S, _missing_browser_deps,
+                                   _write_inputs, queue_problems, run_problems)
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = sorted((ROOT / "workflows").glob("*.json"))
+BLUEPRINTS = sorted((ROOT / "subgraphs").glob("*.json"))
+#: stand-in writing, server start and three CPU runs (one sampling step each) on a shared machine
+pytestmark = pytest.mark.timeout(1800)
+DRIVER_TIMEOUT_S = 1500
+PACK = "ComfyUI-BrushEdit"  # the pack's folder name under custom_nodes: the template category
+OVERRIDES = {"KSampler": {"steps": 1}, "CutForInpaint": {"width": 128, "height": 128},
+             "BrushEditTextMask": {"box_threshold": 0.0, "text_threshold": 0.0, "detection_size": 256}}
+
+
+def _run_driver(config: Path, results: Path) -> tuple[int | str, str, str]:
+    """drive_frontend.mjs with this module's time limit; on timeout its process group is ended."""
+    proc = subprocess.Popen(["node", str(DRIVER), str(config), str(results)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=DRIVER_TIMEOUT_S)
+        return proc.returncode, stdout, stderr
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+        return f"killed after {DRIVER_TIMEOUT_S} s", stdout, stderr
+
+
+def _sources(blueprint: Path) -> list:
+    from demo import example_models as em
+
+    kinds = {"IMAGE": ["LoadImage", [em.EXAMPLE_IMAGE]], "MASK": ["LoadImageMask", [em.EXAMPLE_MASK, "red"]]}
+    (sg,) = json.loads(blueprint.read_text())["definitions"]["subgraphs"]
+    return [kinds[i["type"]] for i in sg["inputs"]]
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    reason = _missing_browser_deps()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI must run `bash scripts/browser_deps.sh` first")
+        pytest.skip(f"{reason} (install with `bash scripts/browser_deps.sh`)")
+    from demo import example_models as em
+    from demo.server import ComfyServer
+    from e2e.conftest import write_text_mask_stand_ins
+
+    work = tmp_path_factory.mktemp("browser_blueprints")
+    em.write_sd15_stand_ins(work / "models", with_lora_controlnet=False)
+    write_text_mask_stand_ins(work / "models")
+    server = ComfyServer(work / "models", work / "server")
+    _write_inputs(server.input_dir)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    entries = [{"name": "_templates", "mode": "templates", "module": PACK}]
+    entries += [{"name": f"_blueprint_{bp.stem}", "mode": "blueprint", "blueprint": bp.stem, "sources": _sources(bp),
+                 "overrides": OVERRIDES} for bp in BLUEPRINTS]
+    with server:
+        config = {"url": server.url, "artifacts_dir": str(ARTIFACTS), "node_modules": str(NODE_MODULES),
+                  "chromium": str(CHROMIUM), "timeout_s": RUN_TIMEOUT_S, "workflows": entries}
+        (work / "config.json").write_text(json.dumps(config, indent=2))
+        t0 = time.time()
+        returncode, stdout, stderr = _run_driver(work / "config.json", work / "results.json")
+        log_tail = server.log_tail(60)
+    print(stdout, stderr, sep="\n")
+    print(f"[browser] blueprints and templates: {time.time() - t0:.0f} s")
+    if not (work / "results.json").is_file():
+        pytest.fail(f"the browser driver exited {returncode} without results:\n{stdout}\n{stderr}")
+    return {"results": json.loads((work / "results.json").read_text())["workflows"], "stderr": stderr,
+            "returncode": returncode, "server_log": log_tail}
+
+
+def _result(run: dict, name: str) -> dict:
+    res = run["results"].get(name)
+    if res is None:
+        pytest.fail(f"no browser result for {name} (driver exit {run['returncode']}):\n{run['stderr'][-3000:]}")
+    if res.get("driver_error"):
+        pytest.fail(f"{name}: {res['driver_error']}\nserver log:\n{run['server_log']}")
+    return res
+
+
+def test_template_browser_shows_every_workflow_with_its_thumbnail(session: dict) -> None:
+    res = _result(session, "_templates")
+    shown = {c["name"]: c for c in res["cards"]}
+    assert set(shown) == {w.stem for w in WORKFLOWS}, f"template browser shows {sorted(shown)}"
+    for wf in WORKFLOWS:
+        width, height = Image.open(wf.with_suffix(".jpg")).size
+        card = shown[wf.stem]
+        assert (card["width"], card["height"]) == (width, height), f"{wf.stem}: thumbnail not shown: {card}"
+        assert res["thumbnail_responses"].get(wf.stem) == 200, res["thumbnail_responses"]
+
+
+@pytest.mark.parametrize("blueprint", BLUEPRINTS, ids=[b.stem for b in BLUEPRINTS])
+def test_blueprint_inserted_from_the_node_library_runs(session: dict, blueprint: Path) -> None:
+    res = _result(session, f"_blueprint_{blueprint.stem}")
+    inserted = res.get("inserted")
+    assert inserted, "the blueprint did not appear on the canvas after clicking it in the node library"
+    (sg,) = json.loads(blueprint.read_text())["definitions"]["subgraphs"]
+    assert inserted["inputs"] == [i["name"] for i in sg["inputs"]] and inserted["outputs"] == ["IMAGE"]
+    assert inserted["inner_nodes"] == len(sg["nodes"])
+    assert not res.get("page_errors"), res["page_errors"]
+    found = queue_problems(res) + run_problems(res)
+    assert not found, f"{blueprint.stem}: {found}\nserver log:\n{session['server_log']}"
