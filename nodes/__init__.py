@@ -15,6 +15,11 @@ def all_nodes() -> list[type[io.ComfyNode]]:
 
 class BrushEditExtension(ComfyExtension):
     async def get_node_list(self) -> list[type[io.ComfyNode]]:
+        missing = compat.missing_requirements()
+        if missing:
+            compat.log.error("[BrushEdit] not loaded: this ComfyUI lacks %s. ComfyUI-BrushEdit needs ComfyUI %s or "
+                             "newer: update ComfyUI.", ", ".join(missing), compat.OLDEST_SUPPORTED)
+            return []
         return all_nodes()
 
 

@@ -180,3 +180,17 @@ def test_load_log_names_the_version_and_the_detected_features(caplog) -> None:
     line = caplog.records[-1].getMessage()
     assert "ComfyUI 0.3" in line and "lazy_linear_init=False" in line and "tokenizer_lookup_arity=2" in line
     assert _compat().missing_requirements() == []
+
+
+def test_a_host_missing_a_needed_feature_gets_one_clear_line_and_no_nodes(monkeypatch, caplog) -> None:
+    import asyncio
+
+    import comfy.model_patcher
+
+    monkeypatch.delattr(comfy.model_patcher.ModelPatcher, "set_injections")
+    nodes_pkg = _harness.pack_module("nodes")
+    with caplog.at_level(logging.INFO, logger="BrushEdit"):
+        extension = asyncio.run(nodes_pkg.comfy_entrypoint())
+        registered = asyncio.run(extension.get_node_list())
+    assert registered == []
+    assert "lacks ModelPatcher.set_injections" in caplog.text and "needs ComfyUI 0.3.52 or newer" in caplog.text
