@@ -131,8 +131,9 @@ class FeatureSlot:
         if len(set(self.index)) == 1:
             part = feature.shape[0]
             return (h.unflatten(0, (self.chunks, part)) + feature.unsqueeze(0)).flatten(0, 1)
+        # Parts gathered by slicing: indexing with the Python list would upload it (a sync on a GPU).
         parts = feature.unflatten(0, (max(self.index) + 1, -1))
-        return h + parts[self.index].flatten(0, 1)
+        return h + torch.cat([parts[i] for i in self.index])
 
 
 def input_block_patch(slot: FeatureSlot) -> Callable[..., torch.Tensor]:

@@ -65,7 +65,9 @@ class BrushNetSampling:
         y = _arg(args, kwargs, 3, "y")
         options = _arg(args, kwargs, 5, "transformer_options") or {}
         sigmas = options.get("sigmas")
-        sigma = float(sigmas.max()) if isinstance(sigmas, torch.Tensor) else 0.0
+        # Not read here: the runner reads the sigma only if its window depends on it, together with its
+        # other per-call values (one host-device sync per call at most).
+        sigma = sigmas if isinstance(sigmas, torch.Tensor) else 0.0
         chunks = len(options.get("cond_or_uncond", [0])) or 1
         blocks = executor.class_obj.output_blocks if hasattr(executor.class_obj, "output_blocks") else None
         # The model that runs may be a copy ComfyUI made after loading (hooks, compile, multi-GPU)
