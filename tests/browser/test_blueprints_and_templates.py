@@ -72,6 +72,13 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict:
     entries += [{"name": f"_blueprint_{bp.stem}", "mode": "blueprint", "blueprint": bp.stem, "sources": _sources(bp),
                  "overrides": OVERRIDES} for bp in BLUEPRINTS]
     with server:
+        try:
+            server.get("/global_subgraphs")
+            serves_blueprints = True
+        except Exception:  # noqa: BLE001 - an older ComfyUI answers 404
+            serves_blueprints = False
+        if not serves_blueprints:
+            entries = entries[:1]
         config = {"url": server.url, "artifacts_dir": str(ARTIFACTS), "node_modules": str(NODE_MODULES),
                   "chromium": str(CHROMIUM), "timeout_s": RUN_TIMEOUT_S, "workflows": entries}
         (work / "config.json").write_text(json.dumps(config, indent=2))
@@ -83,7 +90,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict:
     if not (work / "results.json").is_file():
         pytest.fail(f"the browser driver exited {returncode} without results:\n{stdout}\n{stderr}")
     return {"results": json.loads((work / "results.json").read_text())["workflows"], "stderr": stderr,
-            "returncode": returncode, "server_log": log_tail}
+            "returncode": returncode, "server_log": log_tail, "serves_blueprints": serves_blueprints}
 
 
 def _result(run: dict, name: str) -> dict:
@@ -108,6 +115,8 @@ def test_template_browser_shows_every_workflow_with_its_thumbnail(session: dict)
 
 @pytest.mark.parametrize("blueprint", BLUEPRINTS, ids=[b.stem for b in BLUEPRINTS])
 def test_blueprint_inserted_from_the_node_library_runs(session: dict, blueprint: Path) -> None:
+    if not session["serves_blueprints"]:
+        pytest.skip("this ComfyUI does not serve custom packs' blueprints (/global_subgraphs came after 0.3.52)")
     res = _result(session, f"_blueprint_{blueprint.stem}")
     inserted = res.get("inserted")
     assert inserted, "the blueprint did not appear on the canvas after clicking it in the node library"

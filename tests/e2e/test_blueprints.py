@@ -54,8 +54,12 @@ def _widget_names(node: dict) -> list[str]:
 
 def test_the_host_lists_them_as_this_packs_blueprints() -> None:
     import asyncio
+    import importlib.util
 
     import folder_paths
+
+    if importlib.util.find_spec("app.subgraph_manager") is None:
+        pytest.skip("this ComfyUI lists no blueprints of custom packs (app/subgraph_manager.py came after 0.3.52)")
     from app.subgraph_manager import SubgraphManager
 
     entries = asyncio.run(SubgraphManager().get_custom_node_subgraphs([]))
