@@ -182,3 +182,15 @@ def test_brushnet_on_the_same_model_is_a_clear_error() -> None:
                                          brushnet_patcher("sd15"), *text_conds("sd15"))
     with pytest.raises(ValueError, match="RAUNet and BrushNet/PowerPaint are on the same model"):
         ksample(model, pos, neg, latent, steps=2)
+
+
+def test_earlier_pack_interface_and_tooltips() -> None:
+    """Same id, input order (widget order), defaults and output as the earlier pack's RAUNet node."""
+    info = _harness.pack_module("nodes.raunet").RAUNet.GET_NODE_INFO_V1()
+    assert info["input_order"]["required"] == ["model", "du_start", "du_end", "xa_start", "xa_end"]
+    req = info["input"]["required"]
+    assert [req[k][1]["default"] for k in ("du_start", "du_end", "xa_start", "xa_end")] == [0, 4, 4, 10]
+    assert all(req[k][1]["min"] == 0 and req[k][1]["max"] == 10000 for k in ("du_start", "du_end", "xa_start", "xa_end"))
+    assert info["output"] == ["MODEL"] and info["output_name"] == ["model"]
+    assert all(spec[1].get("tooltip") for spec in req.values()) and all(info["output_tooltips"])
+    assert "RAUNet" in [c.GET_SCHEMA().node_id for c in _harness.pack_module("nodes").all_nodes()]
