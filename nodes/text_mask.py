@@ -17,7 +17,7 @@ import comfy.utils
 import folder_paths
 
 from . import compat
-from ..brushnet_core.text_mask import MODES, draw_preview, text_to_masks
+from ..brushnet_core.text_mask import MODES, DetectOptions, draw_preview, text_to_masks
 from ..brushnet_core.text_mask.loading import is_hf_folder, load_grounding_dino, load_sam
 
 log = logging.getLogger("BrushEdit")
@@ -202,13 +202,17 @@ class TextMask(io.ComfyNode):
                 SamType.Input("sam", tooltip="From SAM Loader (BrushEdit)."),
                 io.Image.Input("image", tooltip="Image batch to search; every image gets its own mask."),
                 io.String.Input("prompt", default="dog",
-                                tooltip="What to mask. Several objects: separate with commas or periods "
-                                        "('dog, cat' or 'dog . cat'). Case does not matter."),
+                                tooltip="What to mask, as GroundingDINO reads it: several objects are separated "
+                                        "with periods ('dog . cat'); case does not matter. With split_phrases on, "
+                                        "commas and new lines separate objects too."),
                 io.Float.Input("box_threshold", default=0.3, min=0.0, max=1.0, step=0.01,
-                               tooltip="Minimum detection confidence of a box (GroundingDINO default 0.3). "
-                                       "Lower finds more, higher finds only sure objects."),
+                               tooltip="Decides which boxes exist: a box is kept when its best word score is above "
+                                       "this (GroundingDINO's default 0.3). Lower finds more, higher only sure "
+                                       "objects."),
                 io.Float.Input("text_threshold", default=0.25, min=0.0, max=1.0, step=0.01,
-                               tooltip="Minimum confidence that a box matches one of the prompt's phrases."),
+                               tooltip="Only picks each box's label (the prompt words scoring above it, shown in "
+                                       "info); it does not remove boxes unless text_threshold_drops_boxes is on. "
+                                       "GroundingDINO's default 0.25."),
                 io.Combo.Input("mode", options=list(MODES), default="union",
                                tooltip="union: one mask with every found object; largest / highest score: only "
                                        "that object; one mask per object: a mask per detection (an empty one "
@@ -216,6 +220,21 @@ class TextMask(io.ComfyNode):
                 io.Int.Input("detection_size", default=800, min=256, max=1344, step=32, optional=True,
                              tooltip="Short side (pixels) of the image GroundingDINO sees. 800 is what it was "
                                      "trained for; smaller is faster on CPU but misses small objects."),
+                io.Boolean.Input("text_threshold_drops_boxes", default=False, optional=True,
+                                 tooltip="Not in the original. On: a box is also dropped when no phrase of the prompt "
+                                         "scores above text_threshold (fewer boxes matched only by punctuation)."),
+                io.Boolean.Input("clamp_boxes", default=False, optional=True,
+                                 tooltip="Not in the original. On: boxes are cut to the image before SAM (the "
+                                         "original gives SAM boxes that cross the border as they are)."),
+                io.Float.Input("nms_iou", default=1.0, min=0.0, max=1.0, step=0.01, optional=True,
+                               tooltip="Not in the original (1.0 = off). Below 1: of two boxes overlapping more "
+                                       "than this IoU, only the higher-scoring one is kept."),
+                io.Int.Input("max_objects", default=0, min=0, max=900, optional=True,
+                             tooltip="Not in the original (0 = all boxes). Above 0: keep only this many "
+                                     "highest-scoring boxes (bounds SAM's work at very low thresholds)."),
+                io.Boolean.Input("split_phrases", default=False, optional=True,
+                                 tooltip="Not in the original. On: commas, semicolons and new lines separate objects "
+                                         "like periods ('dog, cat' is read as 'dog . cat .'), repeats dropped."),
             ],
             outputs=[
                 io.Mask.Output(display_name="mask", tooltip="The mask(s), image size; one per image except in "
@@ -230,11 +249,16 @@ class TextMask(io.ComfyNode):
 
     @classmethod
     def execute(cls, grounding_dino: ManagedModel, sam: ManagedModel, image: torch.Tensor, prompt: str,
-                box_threshold: float, text_threshold: float, mode: str, detection_size: int = 800) -> io.NodeOutput:
+                box_threshold: float, text_threshold: float, mode: str, detection_size: int = 800,
+                text_threshold_drops_boxes: bool = False, clamp_boxes: bool = False, nms_iou: float = 1.0,
+                max_objects: int = 0, split_phrases: bool = False) -> io.NodeOutput:
+        options = DetectOptions(split_phrases=split_phrases, text_threshold_drops_boxes=text_threshold_drops_boxes,
+                                clamp_boxes=clamp_boxes, nms_iou=nms_iou, max_objects=max_objects)
         mm.load_models_gpu([grounding_dino.patcher, sam.patcher])
         masks, info = text_to_masks(
             grounding_dino.bundle, sam.bundle, image, prompt, box_threshold, text_threshold, mode,
             grounding_dino.device(), sam.device(), detect_size=detection_size, cancel_check=compat.cancel_check(),
+            options=options,
         )
         preview = draw_preview(image.cpu(), masks, info)
         info["sam_encoder_runs"] = sam.bundle.encoder_calls

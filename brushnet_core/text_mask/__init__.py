@@ -2,10 +2,13 @@
 
 Submodules: ``sam_convert`` / ``dino_convert`` (original checkpoint key conversion), ``loading``
 (files and Hugging Face folders, offline), ``detect`` (text -> boxes), ``segment`` (boxes -> masks,
-embedding cache), ``lru`` (the small caches), ``pipeline`` (batch, modes, info, preview). transformers is imported lazily.
+embedding cache), ``original`` (the original pipeline's resize and reference-box eps),
+``sam_attention`` (blockwise SAM encoder attention), ``lru`` (the small caches), ``pipeline`` (batch,
+modes, info, preview). transformers is imported lazily.
 """
-from .detect import Detection, DinoBundle, split_phrases
+from .detect import Detection, DetectOptions, DinoBundle, split_phrases
 from .pipeline import MODES, draw_preview, text_to_masks
 from .segment import SamBundle
 
-__all__ = ["Detection", "DinoBundle", "MODES", "SamBundle", "draw_preview", "split_phrases", "text_to_masks"]
+__all__ = ["DetectOptions", "Detection", "DinoBundle", "MODES", "SamBundle", "draw_preview", "split_phrases",
+           "text_to_masks"]

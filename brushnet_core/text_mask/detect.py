@@ -1,22 +1,81 @@
-"""GroundingDINO text -> boxes: caption building, preprocessing, post-processing and NMS."""
+"""GroundingDINO text -> boxes: caption building, preprocessing, post-processing and NMS.
+
+The defaults follow the original pipeline (IDEA-Research ``groundingdino/util/inference.py`` and
+Grounded-SAM's ``get_grounding_output``): the caption is the prompt lower-cased with a final ".";
+the image is resized as 8-bit pixels through Pillow (short side 800, long side at most 1333);
+``box_threshold`` alone decides which boxes exist (best token probability above it);
+``text_threshold`` only picks each box's label (the caption tokens whose probability is above it);
+boxes go to SAM as they are (no clamping, no NMS, no cap); reference boxes are un-sigmoided with the
+original's eps. Every deviation is a field of :class:`DetectOptions` (off by default)."""
 from __future__ import annotations
 
 import re
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .deformable import fast_deformable_attention
 from .lru import cache_bytes, lru_get, lru_put
+from .original import ORIGINAL_REFERENCE_EPS, reference_eps, resize_uint8, to_uint8, uint8_to_chw
 from .segment import IMAGENET_MEAN, IMAGENET_STD, image_key, layer_checks
 
-#: token ids GroundingDINO (and transformers' port) treat as phrase delimiters: [CLS] [SEP] "."
-CLS_ID, SEP_ID, DOT_ID = 101, 102, 1012
+#: token ids GroundingDINO (and transformers' port) treat as phrase delimiters: [CLS] [SEP] "." "?"
+CLS_ID, SEP_ID, DOT_ID, QUESTION_ID = 101, 102, 1012, 1029
+SPECIAL_IDS = (CLS_ID, SEP_ID, DOT_ID, QUESTION_ID)
+#: DetectOptions.resize values
+RESIZE_MODES = ("original", "float")
+
+
+@dataclass(frozen=True)
+class DetectOptions:
+    """How text becomes boxes. The defaults are the original pipeline's; each field is a deviation.
+
+    * ``split_phrases``: commas, semicolons and new lines separate objects too ("dog, cat" becomes
+      the caption "dog . cat ."), and repeated phrases are dropped. The original keeps the prompt as
+      typed, so "dog, cat" is one sub-sentence there.
+    * ``text_threshold_drops_boxes``: a box is also dropped when no phrase of the prompt reaches
+      ``text_threshold`` (best token of the phrase). The original uses ``text_threshold`` for labels only.
+    * ``clamp_boxes``: clamp boxes to the image before SAM (the original passes boxes that cross the
+      border as they are, which changes SAM's mask of objects cut by the border).
+    * ``nms_iou``: greedy non-maximum suppression at this IoU (1.0: off, the original).
+    * ``max_objects``: keep at most this many best-scoring boxes (0: all, the original).
+    * ``reference_eps``: eps of the un-sigmoid of reference boxes (1e-3: the original;
+      ``None``: transformers' ``logit(x, eps=1e-5)``).
+    * ``resize``: "original" (8-bit pixels, Pillow bilinear) or "float" (antialiased bilinear on the
+      float image: no 8-bit rounding, for images that are not 8-bit).
+    """
+
+    split_phrases: bool = False
+    text_threshold_drops_boxes: bool = False
+    clamp_boxes: bool = False
+    nms_iou: float = 1.0
+    max_objects: int = 0
+    reference_eps: Optional[float] = ORIGINAL_REFERENCE_EPS
+    resize: str = "original"
+
+    def __post_init__(self) -> None:
+        if self.resize not in RESIZE_MODES:
+            raise ValueError(f"Unknown resize mode {self.resize!r}; choose one of {', '.join(RESIZE_MODES)}.")
+        if not 0.0 <= self.nms_iou <= 1.0:
+            raise ValueError(f"nms_iou must be between 0 and 1 (1 = off), got {self.nms_iou}.")
+        if self.max_objects < 0:
+            raise ValueError(f"max_objects must be 0 (all) or more, got {self.max_objects}.")
+
+
+@dataclass
+class Caption:
+    """The text GroundingDINO reads: token ids, and the token span and text of each sub-sentence."""
+
+    text: str
+    input_ids: list[int]
+    spans: list[tuple[int, int]]
+    phrases: list[str]
 
 
 @dataclass
@@ -42,15 +101,24 @@ class DinoBundle:
     backbone_calls: int = 0
     outputs: OrderedDict = field(default_factory=OrderedDict)
     model_calls: int = 0
+    #: on the CPU, deformable attention weights each level's samples in place (:mod:`.deformable`)
+    fast_deformable: bool = True
 
 
 @dataclass
 class Detection:
-    """One detected object on one image: xyxy box in pixels, score, and the phrase it matched."""
+    """One detected object on one image.
+
+    ``box``: xyxy in pixels (full float precision, as SAM gets it; may cross the image border);
+    ``score``: the best token probability; ``phrase``: the original's label (the caption tokens whose
+    probability is above ``text_threshold``, decoded, "." removed; empty when none is);
+    ``best_phrase``: the prompt's sub-sentence whose best token scores highest.
+    """
 
     box: tuple[float, float, float, float]
     score: float
     phrase: str
+    best_phrase: str = ""
 
 
 def split_phrases(prompt: str) -> list[str]:
@@ -78,6 +146,45 @@ def encode_caption(tokenizer: Any, phrases: list[str], max_len: int = 256) -> tu
     return torch.tensor([ids], dtype=torch.long), spans
 
 
+def original_caption(prompt: str) -> str:
+    """The original's caption: lower-cased, stripped, ending with "." (``preprocess_caption``)."""
+    text = prompt.lower().strip()
+    return text if text.endswith(".") else text + "."
+
+
+def _sub_sentences(ids: list[int]) -> list[tuple[int, int]]:
+    """Token spans between GroundingDINO's special tokens ([CLS] [SEP] "." "?"), empty ones left out."""
+    spans, start = [], None
+    for i, tok in enumerate(ids):
+        if tok in SPECIAL_IDS:
+            if start is not None and i > start:
+                spans.append((start, i))
+            start = i + 1
+    if start is not None and start < len(ids):
+        spans.append((start, len(ids)))
+    return spans
+
+
+def build_caption(tokenizer: Any, prompt: str | list[str] | Caption, split: bool = False,
+                  max_len: int = 256) -> Caption:
+    """The caption for ``prompt``: the original's (a string, ``split`` False), or phrases joined with
+    " . " (a list of phrases, or a string split with :func:`split_phrases`). Token ids are cut at
+    ``max_len`` as the original model does."""
+    if isinstance(prompt, Caption):
+        return prompt
+    if isinstance(prompt, str) and not split:
+        text = original_caption(prompt)
+        ids = [int(t) for t in tokenizer(text)["input_ids"]][:max_len]
+        spans = _sub_sentences(ids)
+        names = [" ".join(p.split()) for p in re.split(r"[.?]", text) if p.strip()]
+        if len(names) != len(spans):
+            names = [tokenizer.decode(ids[a:b]).strip() for a, b in spans]
+        return Caption(text, ids, spans, names)
+    phrases = split_phrases(prompt) if isinstance(prompt, str) else list(prompt)
+    ids_t, spans = encode_caption(tokenizer, phrases, max_len)
+    return Caption(" . ".join(phrases[: len(spans)]) + " .", ids_t[0].tolist(), spans, phrases[: len(spans)])
+
+
 def target_size(h: int, w: int, short_side: int, max_side: int) -> tuple[int, int]:
     """(height, width) after the DETR-style resize: short side to ``short_side``, long side capped."""
     lo, hi = min(h, w), max(h, w)
@@ -96,17 +203,28 @@ def input_size(bundle: DinoBundle, image: torch.Tensor, short_side: int | None =
 
 
 def preprocess(
-    bundle: DinoBundle, image: torch.Tensor, device: torch.device, dtype: torch.dtype, short_side: int | None = None
+    bundle: DinoBundle, image: torch.Tensor, device: torch.device, dtype: torch.dtype, short_side: int | None = None,
+    resize: str = "original",
 ) -> torch.Tensor:
-    """HWC [0,1] image -> normalised (1,3,h,w) pixel values (short side ``short_side`` or the model's)."""
+    """HWC [0,1] image -> normalised (1,3,h,w) pixel values (short side ``short_side`` or the model's).
+
+    ``resize`` "original": as GroundingDINO's ``load_image`` (the 8-bit image resized by Pillow's
+    bilinear filter, ``ToTensor``, ``Normalize``); "float": antialiased bilinear on the float image.
+    """
+    if resize not in RESIZE_MODES:
+        raise ValueError(f"Unknown resize mode {resize!r}; choose one of {', '.join(RESIZE_MODES)}.")
     h, w = image.shape[:2]
     th, tw = input_size(bundle, image, short_side)
-    x = image[..., :3].permute(2, 0, 1).unsqueeze(0).to(device=device, dtype=torch.float32)
-    if (th, tw) != (h, w):
-        x = F.interpolate(x, size=(th, tw), mode="bilinear", align_corners=False, antialias=True)
+    if resize == "original":
+        x = uint8_to_chw(resize_uint8(to_uint8(image), (th, tw)), device).to(torch.float32).div(255)
+    else:
+        x = image[..., :3].permute(2, 0, 1).unsqueeze(0).to(device=device, dtype=torch.float32)
+        if (th, tw) != (h, w):
+            x = F.interpolate(x, size=(th, tw), mode="bilinear", align_corners=False, antialias=True)
+        x = x.clamp(0, 1)
     mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
-    return ((x.clamp(0, 1) - mean) / std).to(dtype)
+    return ((x - mean) / std).to(dtype)
 
 
 class _BackboneWithCache(nn.Module):
@@ -172,60 +290,88 @@ def nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torc
     return torch.tensor(keep, dtype=torch.long)
 
 
+def _label(probs: torch.Tensor, ids: list[int], text_threshold: float, decode: Callable[[list[int]], str]) -> str:
+    """The original's label of one box: caption tokens above ``text_threshold`` ([CLS] and positions
+    from 255 on excluded, as ``get_phrases_from_posmap``), decoded, "." removed."""
+    above = (probs > text_threshold).nonzero().flatten().tolist()
+    tokens = [ids[i] for i in above if 0 < i < 255 and i < len(ids)]
+    return decode(tokens).replace(".", "") if tokens else ""
+
+
 def postprocess(
     logits: torch.Tensor,
     pred_boxes: torch.Tensor,
-    spans: list[tuple[int, int]],
-    phrases: list[str],
+    caption: Caption,
     size_hw: tuple[int, int],
     box_threshold: float,
     text_threshold: float,
-    iou_threshold: float = 0.8,
-    max_detections: int = 50,
+    options: DetectOptions = DetectOptions(),
+    decode: Optional[Callable[[list[int]], str]] = None,
 ) -> list[Detection]:
-    """One image's (Q,T) logits and (Q,4) cxcywh boxes -> detections above both thresholds.
+    """One image's (Q,T) logits and (Q,4) cxcywh boxes -> detections, in query order.
 
-    The box score is the best token probability (as in GroundingDINO); a box is labelled with
-    the phrase whose tokens score highest and kept only if that phrase reaches ``text_threshold``.
-    Near-duplicate boxes are merged by NMS and at most ``max_detections`` (best first) are kept.
+    As the original: a box exists when its best token probability is above ``box_threshold``; its
+    label is the tokens above ``text_threshold`` (``decode``: the tokenizer's); the pixel box is
+    ``cxcywh * (W, H, W, H)`` with ``xy -= wh / 2; wh += xy`` (Grounded-SAM). ``options`` adds the
+    deviations (phrase filter, clamping, NMS, cap) in that order.
     """
-    if not spans:
-        return []
     probs = logits.float().sigmoid()
     score = probs.max(dim=-1).values
-    phrase_scores = torch.stack([probs[:, s:e].max(dim=-1).values for s, e in spans], dim=-1)
-    best_val, best_idx = phrase_scores.max(dim=-1)
-    keep = (score > box_threshold) & (best_val > text_threshold)
-    if not keep.any():
+    keep = score > box_threshold
+    best_val = best_idx = None
+    if caption.spans:
+        phrase_scores = torch.stack([probs[:, a:b].max(dim=-1).values for a, b in caption.spans], dim=-1)
+        best_val, best_idx = phrase_scores.max(dim=-1)
+        if options.text_threshold_drops_boxes:
+            keep &= best_val > text_threshold
+    elif options.text_threshold_drops_boxes:
+        return []
+    idx = keep.nonzero().flatten()
+    if idx.numel() == 0:
         return []
     h, w = size_hw
-    cx, cy, bw, bh = pred_boxes.float()[keep].unbind(-1)
-    boxes = torch.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], dim=-1)
-    boxes = (boxes * torch.tensor([w, h, w, h], dtype=boxes.dtype)).clamp(min=0)
-    boxes[:, 0::2] = boxes[:, 0::2].clamp(max=w)
-    boxes[:, 1::2] = boxes[:, 1::2].clamp(max=h)
-    kept_scores, kept_labels = score[keep], best_idx[keep]
-    order = nms(boxes, kept_scores, iou_threshold)[:max_detections]
-    return [
-        Detection(tuple(round(float(v), 2) for v in boxes[i]), round(float(kept_scores[i]), 4), phrases[int(kept_labels[i])])
-        for i in order.tolist()
-    ]
+    boxes = pred_boxes.float()[idx] * torch.tensor([w, h, w, h], dtype=torch.float32)
+    boxes[:, :2] -= boxes[:, 2:] / 2
+    boxes[:, 2:] += boxes[:, :2]
+    if options.clamp_boxes:
+        boxes[:, 0::2] = boxes[:, 0::2].clamp(min=0, max=w)
+        boxes[:, 1::2] = boxes[:, 1::2].clamp(min=0, max=h)
+    chosen = torch.arange(len(idx))
+    if options.nms_iou < 1.0:
+        chosen = nms(boxes, score[idx], options.nms_iou).sort().values
+    if options.max_objects and len(chosen) > options.max_objects:
+        best = score[idx][chosen].argsort(descending=True, stable=True)[: options.max_objects]
+        chosen = chosen[best].sort().values
+    if decode is None:
+        decode = lambda toks: " ".join(str(t) for t in toks)  # noqa: E731 - no tokenizer: ids as text
+    out = []
+    for k in chosen.tolist():
+        q = int(idx[k])
+        best = caption.phrases[int(best_idx[q])] if best_idx is not None else ""
+        out.append(Detection(tuple(float(v) for v in boxes[k]), float(score[q]),
+                             _label(probs[q], caption.input_ids, text_threshold, decode), best))
+    return out
 
 
 def detect(
     bundle: DinoBundle,
     image: torch.Tensor,
-    phrases: list[str],
+    prompt: str | list[str] | Caption,
     box_threshold: float,
     text_threshold: float,
     device: torch.device,
     dtype: torch.dtype = torch.float32,
     short_side: int | None = None,
-    max_detections: int = 50,
+    max_detections: int | None = None,
     content_key: str | None = None,
     cancel_check: Optional[Callable[[], None]] = None,
+    options: DetectOptions = DetectOptions(),
 ) -> list[Detection]:
-    """Run GroundingDINO on one HWC image for the given phrases (``short_side`` overrides the input size).
+    """Run GroundingDINO on one HWC image for ``prompt`` (``short_side`` overrides the input size).
+
+    ``prompt``: the text (caption built as the original, or split per ``options.split_phrases``), a
+    list of phrases (joined with " . ") or a :class:`Caption`. ``max_detections`` overrides
+    ``options.max_objects``.
 
     The text-independent Swin features are cached per image content and input size, so a new
     prompt on the same image runs only the text encoder, the fusion encoder and the decoder; the
@@ -233,17 +379,22 @@ def detect(
     (``content_key``: the image's ``image_key`` when the caller already has it). ``cancel_check``
     (raises to cancel) is called before the model and before each of its layers.
     """
+    if max_detections is not None:
+        options = replace(options, max_objects=max_detections)
     max_len = int(getattr(bundle.model.config, "max_text_len", 256))
-    input_ids, spans = encode_caption(bundle.tokenizer, phrases, max_len)
-    key = f"{content_key or image_key(image)}:{input_size(bundle, image, short_side)}:{device}:{dtype}"
-    out_key = f"{key}:{input_ids.tolist()}"
+    caption = build_caption(bundle.tokenizer, prompt, options.split_phrases, max_len)
+    input_ids = torch.tensor([caption.input_ids], dtype=torch.long)
+    key = f"{content_key or image_key(image)}:{input_size(bundle, image, short_side)}:{device}:{dtype}:{options.resize}"
+    out_key = f"{key}:{caption.input_ids}:{options.reference_eps}"
     raw = lru_get(bundle.outputs, out_key)
     if raw is None:
         if cancel_check is not None:
             cancel_check()
-        pixels = preprocess(bundle, image, device, dtype, short_side)
+        pixels = preprocess(bundle, image, device, dtype, short_side, options.resize)
         input_ids = input_ids.to(device)
-        with torch.inference_mode(), backbone_cache(bundle, key), layer_checks(bundle.model, cancel_check):
+        with torch.inference_mode(), backbone_cache(bundle, key), layer_checks(bundle.model, cancel_check), \
+                reference_eps(bundle.model, options.reference_eps), \
+                fast_deformable_attention(bundle.model, bundle.fast_deformable):
             out = bundle.model(
                 pixel_values=pixels,
                 pixel_mask=torch.ones(pixels.shape[0], *pixels.shape[2:], dtype=torch.long, device=device),
@@ -255,7 +406,5 @@ def detect(
         raw = lru_put(bundle.outputs, out_key, (out.logits[0].cpu(), out.pred_boxes[0].cpu()), 2 * bundle.cache_size,
                       bundle.cache_bytes)
     logits, boxes = raw
-    return postprocess(
-        logits, boxes, spans, phrases, tuple(image.shape[:2]), box_threshold, text_threshold,
-        max_detections=max_detections,
-    )
+    return postprocess(logits, boxes, caption, tuple(image.shape[:2]), box_threshold, text_threshold, options,
+                       decode=bundle.tokenizer.decode)

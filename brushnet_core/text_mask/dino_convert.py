@@ -19,6 +19,18 @@ import torch
 
 #: attention heads of the published encoder/decoder (not recoverable from shapes)
 TRANSFORMER_HEADS = 8
+#: settings of the published configs (GroundingDINO_SwinT_OGC.py / GroundingDINO_SwinB_cfg.py) that
+#: shapes do not show: ``transformer_activation``, ``pe_temperatureH/W``, ``position_embedding``,
+#: ``two_stage_type="standard"``, ``embed_init_tgt``, ``dec_pred_bbox_embed_share``, ``query_dim``,
+#: ``max_text_len``; nn.LayerNorm defaults (1e-5) in the transformer and the Swin backbone (GELU MLP);
+#: bert-base-uncased's own config for the text encoder (GELU, LayerNorm eps 1e-12, absolute positions).
+ORIGINAL_SETTINGS = dict(
+    activation_function="relu", positional_embedding_temperature=20, position_embedding_type="sine",
+    two_stage=True, embedding_init_target=True, decoder_bbox_embed_share=True, query_dim=4, max_text_len=256,
+    layer_norm_eps=1e-5,
+)
+SWIN_SETTINGS = dict(hidden_act="gelu", layer_norm_eps=1e-5, qkv_bias=True, use_absolute_embeddings=False)
+BERT_SETTINGS = dict(hidden_act="gelu", layer_norm_eps=1e-12, position_embedding_type="absolute", pad_token_id=0)
 _BB = "model.backbone.conv_encoder.model."
 
 
@@ -148,13 +160,18 @@ def gdino_config_dict(sd: dict[str, torch.Tensor]) -> tuple[str, dict[str, Any]]
         num_attention_heads=max(1, text_hidden // 64),
         intermediate_size=int(sd["bert.encoder.layer.0.intermediate.dense.weight"].shape[0]),
         max_position_embeddings=int(sd["bert.embeddings.position_embeddings.weight"].shape[0]),
-        type_vocab_size=int(sd["bert.embeddings.token_type_embeddings.weight"].shape[0]),
+        type_vocab_size=int(sd["bert.embeddings.token_type_embeddings.weight"].shape[0]), **BERT_SETTINGS,
     )
+    patch = sd["backbone.0.patch_embed.proj.weight"]
     backbone = dict(
         model_type="swin", embed_dim=embed_dim, depths=depths, num_heads=heads, window_size=window,
-        image_size=224 if window == 7 else 384, out_indices=out_indices,
+        image_size=224 if window == 7 else 384, out_indices=out_indices, patch_size=int(patch.shape[-1]),
+        num_channels=int(patch.shape[1]),
+        mlp_ratio=sd["backbone.0.layers.0.blocks.0.mlp.fc1.weight"].shape[0] / embed_dim, **SWIN_SETTINGS,
     )
     cfg = dict(
+        **ORIGINAL_SETTINGS,
+        two_stage_bbox_embed_share=False,  # the file holds its own transformer.enc_out_bbox_embed.*
         backbone_config=backbone, text_config=text, d_model=d_model, num_feature_levels=levels,
         encoder_layers=len(enc_layers), decoder_layers=len(dec_layers),
         encoder_attention_heads=TRANSFORMER_HEADS, decoder_attention_heads=TRANSFORMER_HEADS,

@@ -131,8 +131,30 @@ def _sam_preprocessor(folder: str, bundle: SamBundle) -> None:
     bundle.image_size = int(size.get("longest_edge") or size.get("height") or bundle.image_size)
 
 
-def load_sam(path: str, reader: StateDictReader = read_state_dict) -> SamBundle:
-    """SAM / SAM-HQ / SAM 2 from a Hugging Face folder, or original SAM from a .pth/.safetensors file."""
+def original_two_way_eps(model: torch.nn.Module, eps: float = sam_convert.TWO_WAY_LN_EPS) -> int:
+    """Set the LayerNorm eps of the mask decoder's two-way transformer to the original's (segment-anything
+    and SAM-HQ use ``nn.LayerNorm`` defaults there, 1e-5; transformers' SAM / SAM-HQ configs, published
+    folders included, say 1e-6). Returns how many norms changed (SAM 2 already uses 1e-5: none)."""
+    decoder = getattr(getattr(model, "mask_decoder", None), "transformer", None)
+    if decoder is None:
+        return 0
+    changed = 0
+    for module in decoder.modules():
+        if type(module) is torch.nn.LayerNorm and module.eps != eps:
+            module.eps = eps
+            changed += 1
+    cfg = getattr(getattr(model, "config", None), "mask_decoder_config", None)
+    if changed and cfg is not None and hasattr(cfg, "layer_norm_eps"):
+        cfg.layer_norm_eps = eps
+    return changed
+
+
+def load_sam(path: str, reader: StateDictReader = read_state_dict, original_eps: bool = True) -> SamBundle:
+    """SAM / SAM-HQ / SAM 2 from a Hugging Face folder, or original SAM from a .pth/.safetensors file.
+
+    ``original_eps``: a Hugging Face SAM / SAM-HQ folder's two-way transformer gets the original's
+    LayerNorm eps (:func:`original_two_way_eps`); False keeps the folder's config as it is.
+    """
     import transformers
 
     if os.path.isdir(path):
@@ -144,6 +166,9 @@ def load_sam(path: str, reader: StateDictReader = read_state_dict) -> SamBundle:
             raise ValueError(f"{path}/config.json has model_type {kind!r}; expected one of {sorted(SAM_CLASSES)}.")
         cls = getattr(transformers, SAM_CLASSES[kind])
         model = cls.from_pretrained(path, local_files_only=True, dtype=torch.float32).eval()
+        if original_eps and (changed := original_two_way_eps(model)):
+            log.info("[BrushEdit] %s: mask decoder LayerNorm eps set to the original's %g (%d norms)", path,
+                     sam_convert.TWO_WAY_LN_EPS, changed)
         size = getattr(getattr(model.config, "vision_config", None), "image_size", None) or 1024
         bundle = SamBundle(model=model, kind=kind, image_size=int(size), source=path, variant=kind)
         _sam_preprocessor(path, bundle)
@@ -159,7 +184,13 @@ def load_sam(path: str, reader: StateDictReader = read_state_dict) -> SamBundle:
     config = transformers.SamConfig(**cfg)
     model = _build_from_state_dict(transformers.SamModel, config, sam_convert.convert_sam_state_dict(sd), "SAM")
     log.info("[BrushEdit] SAM %s loaded from %s", variant, path)
-    return SamBundle(model=model, kind="sam", image_size=config.vision_config.image_size, source=path, variant=variant)
+    bundle = SamBundle(model=model, kind="sam", image_size=config.vision_config.image_size, source=path,
+                       variant=variant)
+    mean, std = sd.get("pixel_mean"), sd.get("pixel_std")  # the file's own normalisation (0-255 scale)
+    if isinstance(mean, torch.Tensor) and isinstance(std, torch.Tensor) and mean.numel() == std.numel() == 3:
+        bundle.mean = tuple(float(v) / 255 for v in mean.double().flatten())
+        bundle.std = tuple(float(v) / 255 for v in std.double().flatten())
+    return bundle
 
 
 # ----------------------------------------------------------------------------- GroundingDINO

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+import re
+from dataclasses import replace
 from typing import Any, Callable, Optional
 
 import torch
 
-from .detect import Detection, DinoBundle, detect, split_phrases
+from .detect import Detection, DetectOptions, DinoBundle, build_caption, detect
 from .segment import SamBundle, boxes_to_masks, image_key
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,11 @@ def _select(masks: torch.Tensor, dets: list[Detection], mode: str) -> tuple[list
     raise ValueError(f"Unknown mode {mode!r}; choose one of {', '.join(MODES)}.")
 
 
+def _info(d: Detection) -> dict[str, Any]:
+    return {"box": [round(v, 2) for v in d.box], "score": round(d.score, 4), "phrase": d.phrase,
+            "best_phrase": d.best_phrase}
+
+
 def text_to_masks(
     dino: DinoBundle,
     sam: SamBundle,
@@ -45,25 +51,31 @@ def text_to_masks(
     dino_device: torch.device,
     sam_device: torch.device,
     detect_size: int | None = None,
-    max_objects: int = 50,
+    max_objects: int | None = None,
     cancel_check: Optional[Callable[[], None]] = None,
+    options: DetectOptions = DetectOptions(),
 ) -> tuple[torch.Tensor, dict[str, Any]]:
     """(B,H,W,C) images + text -> (M,H,W) float masks and an info dict.
 
     M equals B except in "one mask per object" mode (one mask per detection, and one zero mask
     for an image without detections, so no image is ever dropped). Info lists, per image, the
-    boxes, scores, phrases and which output masks belong to it. ``detect_size`` is the short side
-    GroundingDINO sees (None: the model's own, 800 for the published models); at most
-    ``max_objects`` best detections per image are segmented. ``cancel_check`` (raises to cancel,
-    e.g. ComfyUI's Cancel button) is called before every image and between model stages.
+    boxes, scores, labels and which output masks belong to it. ``detect_size`` is the short side
+    GroundingDINO sees (None: the model's own, 800 for the published models). ``options`` holds the
+    deviations from the original pipeline (none by default; ``max_objects`` overrides its cap).
+    ``cancel_check`` (raises to cancel, e.g. ComfyUI's Cancel button) is called before every image
+    and between model stages.
     """
     if mode not in MODES:
         raise ValueError(f"Unknown mode {mode!r}; choose one of {', '.join(MODES)}.")
     if images.dim() != 4:
         raise ValueError(f"Expected an IMAGE batch of shape (B,H,W,C), got shape {tuple(images.shape)}.")
-    phrases = split_phrases(prompt)
-    if not phrases:
-        raise ValueError(f"The text prompt {prompt!r} has no words; write what to mask, e.g. 'dog' or 'dog, cat'.")
+    if max_objects is not None:
+        options = replace(options, max_objects=max_objects)
+    caption = build_caption(dino.tokenizer, prompt, options.split_phrases,
+                            int(getattr(getattr(dino.model, "config", None), "max_text_len", 256)))
+    phrases = caption.phrases
+    if not caption.spans or not re.search(r"\w", caption.text):
+        raise ValueError(f"The text prompt {prompt!r} has no words; write what to mask, e.g. 'dog' or 'dog . cat'.")
     dtype = next(sam.model.parameters()).dtype
     b, h, w = images.shape[:3]
     out: list[torch.Tensor] = []
@@ -74,16 +86,16 @@ def text_to_masks(
         check()
         image = images[idx]
         content = image_key(image)  # hashed once for both models' caches
-        dets = detect(dino, image, phrases, box_threshold, text_threshold, dino_device, short_side=detect_size,
-                      max_detections=max_objects, content_key=content, cancel_check=check)
-        entry: dict[str, Any] = {"image": idx, "detections": [asdict(d) for d in dets], "masks": []}
+        dets = detect(dino, image, caption, box_threshold, text_threshold, dino_device, short_side=detect_size,
+                      content_key=content, cancel_check=check, options=options)
+        entry: dict[str, Any] = {"image": idx, "detections": [_info(d) for d in dets], "masks": []}
         if not dets:
             empty.append(idx)
             entry["masks"] = [len(out)]
             out.append(torch.zeros((h, w)))
             per_image.append(entry)
             continue
-        boxes = torch.tensor([d.box for d in dets])
+        boxes = torch.tensor([d.box for d in dets], dtype=torch.float32)
         check()
         masks, sam_scores = boxes_to_masks(sam, image, boxes, sam_device, dtype, content, cancel_check=check)
         for d, s in zip(entry["detections"], sam_scores.tolist()):
@@ -94,7 +106,8 @@ def text_to_masks(
             entry["masks"].append(len(out))
             out.append(m.float())
         per_image.append(entry)
-    info: dict[str, Any] = {"prompt": prompt, "phrases": phrases, "mode": mode, "images": per_image}
+    info: dict[str, Any] = {"prompt": prompt, "caption": caption.text, "phrases": phrases, "mode": mode,
+                            "images": per_image}
     if empty:
         msg = (
             f"[BrushEdit] No object matching {phrases} found in image(s) {empty} "

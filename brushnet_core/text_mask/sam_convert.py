@@ -13,6 +13,11 @@ import torch
 KNOWN_WIDTHS = {768: ("vit_b", 12), 1024: ("vit_l", 16), 1280: ("vit_h", 16)}
 #: heads of the two-way transformer in every published SAM mask decoder
 DECODER_HEADS = 8
+#: LayerNorm eps of the original modules (segment-anything build_sam.py / modeling/*.py):
+#: image-encoder blocks ``partial(nn.LayerNorm, eps=1e-6)``; neck, prompt-encoder mask downscaling and
+#: decoder upscaling ``LayerNorm2d`` (eps 1e-6); the two-way transformer's ``nn.LayerNorm`` defaults (1e-5).
+#: transformers' ``SamMaskDecoderConfig.layer_norm_eps`` (default 1e-6) is the two-way transformer's.
+ENCODER_LN_EPS, LAYERNORM2D_EPS, TWO_WAY_LN_EPS = 1e-6, 1e-6, 1e-5
 
 # (pattern, replacement), applied in order, each at most once per key.
 _RENAMES: list[tuple[str, str]] = [
@@ -96,17 +101,25 @@ def sam_config_dict(sd: dict[str, torch.Tensor]) -> tuple[str, dict[str, Any]]:
     dec_layers = _count(sd, r"^mask_decoder\.transformer\.layers\.(\d+)\.")
     vision = dict(
         hidden_size=width, num_hidden_layers=depth, num_attention_heads=heads, patch_size=patch,
+        num_channels=int(sd["image_encoder.patch_embed.proj.weight"].shape[1]),
         image_size=grid * patch, mlp_dim=int(sd["image_encoder.blocks.0.mlp.lin1.weight"].shape[0]),
         output_channels=out_ch, global_attn_indexes=global_idx, window_size=window, num_pos_feats=pos_feats,
+        hidden_act="gelu", layer_norm_eps=ENCODER_LN_EPS, qkv_bias="image_encoder.blocks.0.attn.qkv.bias" in sd,
+        use_abs_pos="image_encoder.pos_embed" in sd, use_rel_pos="image_encoder.blocks.0.attn.rel_pos_h" in sd,
     )
-    prompt = dict(hidden_size=prompt_hidden, image_size=grid * patch, patch_size=patch, mask_input_channels=mask_in)
+    prompt = dict(hidden_size=prompt_hidden, image_size=grid * patch, patch_size=patch, mask_input_channels=mask_in,
+                  num_point_embeddings=_count(sd, r"^prompt_encoder\.point_embeddings\.(\d+)\."),
+                  hidden_act="gelu", layer_norm_eps=LAYERNORM2D_EPS)
+    dec_hidden = int(sd["mask_decoder.iou_token.weight"].shape[1])
+    cross = int(sd["mask_decoder.transformer.layers.0.cross_attn_token_to_image.q_proj.weight"].shape[0])
     decoder = dict(
-        hidden_size=int(sd["mask_decoder.iou_token.weight"].shape[1]), num_hidden_layers=dec_layers,
-        num_attention_heads=DECODER_HEADS,
+        hidden_size=dec_hidden, num_hidden_layers=dec_layers,
+        num_attention_heads=DECODER_HEADS, attention_downsample_rate=dec_hidden // cross, hidden_act="relu",
         mlp_dim=int(sd["mask_decoder.transformer.layers.0.mlp.lin1.weight"].shape[0]),
         num_multimask_outputs=int(sd["mask_decoder.mask_tokens.weight"].shape[0]) - 1,
         iou_head_depth=_count(sd, r"^mask_decoder\.iou_prediction_head\.layers\.(\d+)\."),
         iou_head_hidden_dim=int(sd["mask_decoder.iou_prediction_head.layers.0.weight"].shape[0]),
+        layer_norm_eps=TWO_WAY_LN_EPS,
     )
     return name, {"vision_config": vision, "prompt_encoder_config": prompt, "mask_decoder_config": decoder}
 

@@ -9,7 +9,7 @@ import torch
 import _harness
 
 
-def _graph(dino: str, sam: str, prompt="dog", box=0.0, text=0.0, mode="union", batch=1) -> dict:
+def _graph(dino: str, sam: str, prompt="dog", box=0.0, text=0.0, mode="union", batch=1, **options) -> dict:
     g = {
         "1": {"class_type": "LoadImage", "inputs": {"image": "example_4.jpeg"}},
         "2": {"class_type": "BrushEditGroundingDinoLoader", "inputs": {"model_name": dino}},
@@ -17,7 +17,7 @@ def _graph(dino: str, sam: str, prompt="dog", box=0.0, text=0.0, mode="union", b
         "5": {"class_type": "BrushEditTextMask",
               "inputs": {"grounding_dino": ["2", 0], "sam": ["3", 0], "image": ["4", 0] if batch > 1 else ["1", 0],
                          "prompt": prompt, "box_threshold": box, "text_threshold": text, "mode": mode,
-                         "detection_size": 256}},
+                         "detection_size": 256, **options}},
         "6": {"class_type": "PreviewImage", "inputs": {"images": ["5", 2]}},
     }
     if batch > 1:
@@ -81,3 +81,18 @@ def test_new_thresholds_and_prompts_reuse_the_loaded_models_work(text_mask_model
                                            fresh_cache=False).outputs("5")[1])
     runs = [(d["groundingdino_runs"], d["swin_backbone_runs"], d["sam_encoder_runs"]) for d in (first, tweaked, other)]
     assert runs == [(1, 1, 1), (1, 1, 1), (2, 1, 1)]
+
+
+def test_deviation_options_reach_the_pipeline(text_mask_models, input_image):
+    """Defaults: every box above the box threshold (the tiny model's 10 queries), as the original;
+    max_objects / clamp_boxes are the node's optional inputs after detection_size."""
+    every = _harness.run_prompt(_graph("groundingdino_tiny.pth", "sam_vit_tiny.pth", mode="one mask per object"))
+    mask, info, _ = every.outputs("5")
+    assert mask.shape[0] == len(json.loads(info)["images"][0]["detections"]) == 10
+    capped = _harness.run_prompt(_graph("groundingdino_tiny.pth", "sam_vit_tiny.pth", mode="one mask per object",
+                                        max_objects=2, clamp_boxes=True, nms_iou=0.9, split_phrases=True,
+                                        text_threshold_drops_boxes=False))
+    mask, info, _ = capped.outputs("5")
+    boxes = [d["box"] for d in json.loads(info)["images"][0]["detections"]]
+    assert mask.shape[0] == len(boxes) == 2
+    assert all(0 <= x <= 1150 and 0 <= y <= 690 for b in boxes for x, y in (b[:2], b[2:]))

@@ -8,7 +8,7 @@ import torch
 
 import tm_tiny
 from brushnet_core.text_mask import DinoBundle, SamBundle, split_phrases, text_to_masks
-from brushnet_core.text_mask.detect import detect, encode_caption, nms, postprocess
+from brushnet_core.text_mask.detect import Caption, DetectOptions, detect, encode_caption, nms, postprocess
 from brushnet_core.text_mask.loading import load_tokenizer
 
 CPU = torch.device("cpu")
@@ -46,16 +46,48 @@ def test_caption_ends_each_phrase_with_a_period_token(tokenizer):
     assert spans == [(1, 2), (3, 5)]
 
 
-def test_postprocess_applies_both_thresholds_and_labels_by_best_phrase():
-    logits = torch.full((3, 8), -10.0)
+def _caption():
+    # "[CLS] dog . cat . [SEP]" padded to 8 positions, as GroundingDINO's logits are
+    return Caption("dog . cat .", [101, 1013, 1012, 1014, 1012, 102], [(1, 2), (3, 4)], ["dog", "cat"])
+
+
+def _decode(ids):
+    return " ".join({1013: "dog", 1014: "cat", 1012: ".", 102: "[SEP]"}[i] for i in ids)
+
+
+def test_postprocess_box_threshold_decides_boxes_and_text_threshold_only_labels():
+    logits = torch.full((4, 8), -10.0)
     logits[0, 1] = 2.0   # sure "dog"
     logits[1, 3] = 0.0   # p=0.5 on "cat"
     logits[2, 3] = -1.5  # p=0.18: below the box threshold
-    boxes = torch.tensor([[0.5, 0.5, 0.2, 0.2], [0.2, 0.2, 0.1, 0.1], [0.8, 0.8, 0.1, 0.1]])
-    dets = postprocess(logits, boxes, [(1, 2), (3, 4)], ["dog", "cat"], (100, 200), 0.3, 0.25)
-    assert [(d.phrase, d.box) for d in dets] == [("dog", (80.0, 40.0, 120.0, 60.0)), ("cat", (30.0, 15.0, 50.0, 25.0))]
-    assert postprocess(logits, boxes, [(1, 2), (3, 4)], ["dog", "cat"], (100, 200), 0.3, 0.6)[0].phrase == "dog"
-    assert len(postprocess(logits, boxes, [(1, 2), (3, 4)], ["dog", "cat"], (100, 200), 0.3, 0.6)) == 1
+    logits[3, 4], logits[3, 3] = 1.0, -5.0  # p=0.73 on the "." after cat: a box without a phrase token above 0.25
+    boxes = torch.tensor([[0.5, 0.5, 0.2, 0.2], [0.2, 0.2, 0.1, 0.1], [0.8, 0.8, 0.1, 0.1], [0.9, 0.5, 0.4, 1.2]])
+    dets = postprocess(logits, boxes, _caption(), (100, 200), 0.3, 0.25, decode=_decode)
+    assert [(d.phrase, d.best_phrase) for d in dets] == [("dog", "dog"), ("cat", "cat"), ("", "cat")]
+    assert dets[0].box == pytest.approx((80.0, 40.0, 120.0, 60.0))
+    assert dets[1].box == pytest.approx((30.0, 15.0, 50.0, 25.0))
+    assert dets[2].box == pytest.approx((140.0, -10.0, 220.0, 110.0))  # crosses the border: passed on as is
+    strict = postprocess(logits, boxes, _caption(), (100, 200), 0.3, 0.6, decode=_decode)
+    assert [d.phrase for d in strict] == ["dog", "", ""]  # same boxes, labels only where a token is above 0.6
+    # the earlier behaviour, as an option: the text threshold also drops boxes
+    drop = postprocess(logits, boxes, _caption(), (100, 200), 0.3, 0.6, DetectOptions(text_threshold_drops_boxes=True),
+                       decode=_decode)
+    assert [d.phrase for d in drop] == ["dog"]
+    clamped = postprocess(logits, boxes, _caption(), (100, 200), 0.3, 0.25, DetectOptions(clamp_boxes=True),
+                          decode=_decode)
+    assert clamped[2].box == pytest.approx((140.0, 0.0, 200.0, 100.0))
+
+
+def test_postprocess_nms_and_cap_are_options_and_keep_query_order():
+    logits = torch.full((4, 8), -10.0)
+    logits[:, 1] = torch.tensor([0.0, 2.0, 1.0, 3.0])
+    boxes = torch.tensor([[0.5, 0.5, 0.2, 0.2], [0.5, 0.5, 0.21, 0.2], [0.2, 0.2, 0.1, 0.1], [0.8, 0.8, 0.1, 0.1]])
+    every = postprocess(logits, boxes, _caption(), (100, 100), 0.3, 0.25, decode=_decode)
+    assert len(every) == 4 and [round(d.score, 3) for d in every] == [0.5, 0.881, 0.731, 0.953]
+    nmsd = postprocess(logits, boxes, _caption(), (100, 100), 0.3, 0.25, DetectOptions(nms_iou=0.8), decode=_decode)
+    assert [round(d.score, 3) for d in nmsd] == [0.881, 0.731, 0.953]  # the weaker duplicate went
+    capped = postprocess(logits, boxes, _caption(), (100, 100), 0.3, 0.25, DetectOptions(max_objects=2), decode=_decode)
+    assert [round(d.score, 3) for d in capped] == [0.881, 0.953]
 
 
 def test_nms_drops_a_near_duplicate_box_only():

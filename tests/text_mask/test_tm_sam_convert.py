@@ -1,6 +1,8 @@
 """Original SAM .pth -> transformers SamModel: key renames and variant detection."""
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
@@ -27,11 +29,18 @@ def test_original_layout_has_the_published_key_names(tiny_sam):
         assert k in keys, k
 
 
+def _with_original_eps(model):
+    """A copy of a transformers SAM with the original two-way-transformer LayerNorm eps (1e-5)."""
+    model = copy.deepcopy(model)
+    assert loading.original_two_way_eps(model) == 8  # 4 norms per block, 2 blocks (the final one is 1e-5 already)
+    return model
+
+
 def test_converted_pth_gives_identical_outputs(tiny_sam, tmp_path):
     path = tmp_path / "sam.pth"
     torch.save(tm_tiny.sam_to_original(tiny_sam.state_dict()), path)
     bundle = loading.load_sam(str(path))
-    ref, got = _outputs(tiny_sam), _outputs(bundle.model)
+    ref, got = _outputs(_with_original_eps(tiny_sam)), _outputs(bundle.model)
     assert ref[0].abs().max() > 0.01  # the random model does produce masks
     assert torch.equal(ref[0], got[0]) and torch.equal(ref[1], got[1])
 
@@ -84,7 +93,9 @@ def test_hf_folder_loads_with_its_model_type(tiny_sam, tmp_path):
     tiny_sam.save_pretrained(tmp_path / "sam")
     bundle = loading.load_sam(str(tmp_path / "sam"))
     assert bundle.kind == "sam"
-    assert torch.equal(_outputs(tiny_sam)[0], _outputs(bundle.model)[0])
+    assert torch.equal(_outputs(_with_original_eps(tiny_sam))[0], _outputs(bundle.model)[0])
+    kept = loading.load_sam(str(tmp_path / "sam"), original_eps=False)  # the folder's own config, as saved
+    assert torch.equal(_outputs(tiny_sam)[0], _outputs(kept.model)[0])
 
 
 def test_sam_hq_hf_folder_segments_with_its_intermediate_embeddings(tmp_path):
