@@ -74,9 +74,14 @@ async function loadWorkflow(page, wf) {
     for (const n of data.nodes) {
       const now = byId[n.id];
       if (!now) { changed.push(`node ${n.id} (${n.type}) not in the loaded graph`); continue; }
-      const before = JSON.stringify(n.widgets_values ?? []);
-      const after = JSON.stringify(now.widgets_values ?? []);
-      if (before !== after) changed.push(`node ${n.id} (${n.type}): file ${before} -> loaded ${after}`);
+      const fileValues = n.widgets_values ?? [];
+      const loadedValues = now.widgets_values ?? [];
+      const before = JSON.stringify(fileValues);
+      // A workflow saved before a node gained an optional input keeps its values; the new widget's
+      // default is appended after them. Only a change of the saved values counts.
+      const after = Array.isArray(fileValues) && Array.isArray(loadedValues)
+        ? JSON.stringify(loadedValues.slice(0, fileValues.length)) : JSON.stringify(loadedValues);
+      if (before !== after) changed.push(`node ${n.id} (${n.type}): file ${before} -> loaded ${JSON.stringify(loadedValues)}`);
     }
     return {
       missing_node_types: missing,
