@@ -19,8 +19,8 @@ from typing import Callable
 
 import torch
 
-from brushnet_core.blend import blend_inpaint
-from brushnet_core.crop import cut_for_inpaint
+from brushnet_core.image.blend import blend_inpaint
+from brushnet_core.image.crop import cut_for_inpaint
 
 
 def _ellipse(size: int, rx: float, ry: float) -> torch.Tensor:

@@ -581,7 +581,7 @@ class PartB:
 
         model.diffusion_model.to(mm.unet_offload_device())  # ComfyUI loads it, as in real use
         base = patcher(model)
-        bn_cls = self.harness.pack_module("brushnet_core.model").BrushNetModel
+        bn_cls = self.harness.pack_module("brushnet_core.branch.model").BrushNetModel
         bn_model = bn_cls(self.sm.brushnet_config(arch, self.quick), ops=comfy.ops.disable_weight_init, dtype=bn_dtype)
         randomize_on(bn_model, 2, self.dev)
         bn_model.eval().requires_grad_(False).to(mm.unet_offload_device())

@@ -2,7 +2,7 @@
 
 Base UNets come from ComfyUI's real model classes (``comfy.supported_models.SD15`` / ``SDXL`` with
 the unet_config ComfyUI detects for the real checkpoints); BrushNets from the pack's
-``BrushNetModel`` with ``brushnet_core.config.SD15_CONFIG`` / ``SDXL_CONFIG``. Weights come from
+``BrushNetModel`` with ``brushnet_core.branch.config.SD15_CONFIG`` / ``SDXL_CONFIG``. Weights come from
 ``demo.random_weights.randomize_`` (random, never zero). Needs the host booted.
 """
 from __future__ import annotations
@@ -57,7 +57,7 @@ def boot(models_dir: Path) -> Any:
 
 
 def brushnet_config(arch: str, quick: bool):
-    from brushnet_core.config import SD15_CONFIG, SDXL_CONFIG
+    from brushnet_core.branch.config import SD15_CONFIG, SDXL_CONFIG
 
     config = SD15_CONFIG if arch == "sd15" else SDXL_CONFIG
     if quick:
@@ -88,7 +88,7 @@ def random_brushnet(harness: Any, arch: str, quick: bool, seed: int = 2) -> torc
 
     from demo.random_weights import randomize_
 
-    model_cls = harness.pack_module("brushnet_core.model").BrushNetModel
+    model_cls = harness.pack_module("brushnet_core.branch.model").BrushNetModel
     model = model_cls(brushnet_config(arch, quick), ops=comfy.ops.disable_weight_init)
     return randomize_(model, seed=seed).eval().requires_grad_(False)
 
@@ -150,7 +150,7 @@ def image_and_mask(size: int, seed: int = 5) -> tuple[torch.Tensor, torch.Tensor
 def naive_runner_class(harness: Any) -> type:
     """A runner that does what the official pipeline and the earlier pack do: the branch on the
     whole cond+uncond batch at every model call, no sharing, no reuse. Benchmark reference only."""
-    base = harness.pack_module("brushnet_core.runner").BrushNetRunner
+    base = harness.pack_module("brushnet_core.branch.runner").BrushNetRunner
 
     class NaiveRunner(base):  # type: ignore[misc, valid-type]
         def prepare(self, x, timesteps, y, cond, chunks, sigma, sample_sigmas, context=None) -> None:

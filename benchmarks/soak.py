@@ -89,7 +89,7 @@ def write_powerpaint_models(models_dir: Path) -> None:
     import safetensors.torch
     import torch
 
-    from brushnet_core.powerpaint_model import PowerPaintConfig, PowerPaintModel
+    from brushnet_core.powerpaint.model import PowerPaintConfig, PowerPaintModel
     from demo.random_weights import randomize_
 
     bn = models_dir / "brushnet" / POWERPAINT

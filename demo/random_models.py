@@ -11,8 +11,8 @@ from pathlib import Path
 
 import torch
 
-from brushnet_core.config import BrushNetConfig, config_to_diffusers
-from brushnet_core.model import BrushNetModel
+from brushnet_core.branch.config import BrushNetConfig, config_to_diffusers
+from brushnet_core.branch.model import BrushNetModel
 
 from .random_weights import randomize_
 

@@ -8,11 +8,11 @@ from comfy_api.latest import io
 
 import comfy.model_management as mm
 
-from ..brushnet_core.config import SD15, SDXL
-from ..brushnet_core.injection import FeatureSlot, IncompatibleModelError, make_plan
-from ..brushnet_core.model import BrushNetModel
-from ..brushnet_core.prepare import DEFAULT_MAX_PIXELS, conditioning_latent, output_latent, prepare_inpaint
-from ..brushnet_core.runner import ActiveWindow, BrushNetRunner
+from ..brushnet_core.branch.config import SD15, SDXL
+from ..brushnet_core.branch.injection import FeatureSlot, IncompatibleModelError, make_plan
+from ..brushnet_core.branch.model import BrushNetModel
+from ..brushnet_core.image.prepare import DEFAULT_MAX_PIXELS, conditioning_latent, output_latent, prepare_inpaint
+from ..brushnet_core.branch.runner import ActiveWindow, BrushNetRunner
 from .brushnet_patch import add_conditioning, attach_brushnet
 from .types import BrushNetModelType
 

@@ -11,10 +11,10 @@ import comfy.conds
 import comfy.model_patcher
 import comfy.patcher_extension as pe
 
-from ..brushnet_core.injection import (
+from ..brushnet_core.branch.injection import (
     InjectionPlan, input_block_after_skip_patch, input_block_patch, is_wrapped, output_block_patch,
     unwrap_output_blocks, wrap_output_blocks)
-from ..brushnet_core.runner import BrushNetRunner
+from ..brushnet_core.branch.runner import BrushNetRunner
 from . import compat
 
 log = logging.getLogger("BrushEdit")

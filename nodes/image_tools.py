@@ -8,9 +8,9 @@ from __future__ import annotations
 import torch
 from comfy_api.latest import io
 
-from ..brushnet_core.blend import blend_inpaint, color_match_images
-from ..brushnet_core.crop import cut_for_inpaint
-from ..brushnet_core.mask_ops import adjust_mask
+from ..brushnet_core.image.blend import blend_inpaint, color_match_images
+from ..brushnet_core.image.crop import cut_for_inpaint
+from ..brushnet_core.image.mask_ops import adjust_mask
 
 Vector = io.Custom("VECTOR")
 MAX_SIZE = 16384

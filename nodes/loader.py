@@ -12,7 +12,7 @@ import comfy.model_patcher
 import comfy.utils
 import folder_paths
 
-from ..brushnet_core.checkpoint import POWERPAINT, WEIGHT_EXTENSIONS, build_model, read_checkpoint
+from ..brushnet_core.branch.checkpoint import POWERPAINT, WEIGHT_EXTENSIONS, build_model, read_checkpoint
 from . import compat
 from .types import BrushNetModelType
 
@@ -60,7 +60,7 @@ def load_brushnet(path: str, dtype_name: str | None = "auto") -> comfy.model_pat
     pbar = comfy.utils.ProgressBar(100)
     sd, info = read_checkpoint(path, progress=lambda done, total: pbar.update_absolute(int(90 * done / total), 100))
     if info.kind == POWERPAINT:  # PowerPaint v2: BrushNet with cross-attention, used by the PowerPaint node
-        from ..brushnet_core.powerpaint_model import load_powerpaint
+        from ..brushnet_core.powerpaint.model import load_powerpaint
 
         model = load_powerpaint(sd, info.path, ops=compat.layer_ops(), dtype=dtype,
                                 source=os.path.basename(path))

@@ -22,13 +22,13 @@ import comfy.patcher_extension as pe
 import comfy.sd
 import folder_paths
 
-from ..brushnet_core.checkpoint import read_state_dict
-from ..brushnet_core.config import SD15
-from ..brushnet_core.injection import FeatureSlot, IncompatibleModelError
-from ..brushnet_core.powerpaint_model import PowerPaintModel
-from ..brushnet_core.powerpaint_tokens import FUNCTIONS, install_task_tokens, mix, read_text_encoder, task_prompts
-from ..brushnet_core.prepare import conditioning_latent, output_latent, prepare_inpaint
-from ..brushnet_core.runner import ActiveWindow, BrushNetRunner
+from ..brushnet_core.branch.checkpoint import read_state_dict
+from ..brushnet_core.branch.config import SD15
+from ..brushnet_core.branch.injection import FeatureSlot, IncompatibleModelError
+from ..brushnet_core.powerpaint.model import PowerPaintModel
+from ..brushnet_core.powerpaint.tokens import FUNCTIONS, install_task_tokens, mix, read_text_encoder, task_prompts
+from ..brushnet_core.image.prepare import conditioning_latent, output_latent, prepare_inpaint
+from ..brushnet_core.branch.runner import ActiveWindow, BrushNetRunner
 from .apply import base_model_kind, check_pairing
 from .brushnet_patch import add_conditioning, attach_brushnet
 from .loader import list_brushnet_files, resolve_brushnet_path

@@ -14,8 +14,8 @@ import comfy.model_patcher
 import comfy.utils
 import folder_paths
 
-from ..brushnet_core.inpaint_models import EXTRA_ARCHES_PACKAGE, InpaintModel, load_inpaint_file
-from ..brushnet_core.prefill import LEARNED, METHODS, OPENCV_PACKAGE, PrefillError, prefill
+from ..brushnet_core.image.inpaint_models import EXTRA_ARCHES_PACKAGE, InpaintModel, load_inpaint_file
+from ..brushnet_core.image.prefill import LEARNED, METHODS, OPENCV_PACKAGE, PrefillError, prefill
 
 log = logging.getLogger("BrushEdit")
 

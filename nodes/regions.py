@@ -4,8 +4,8 @@ from __future__ import annotations
 import torch
 from comfy_api.latest import io
 
-from ..brushnet_core.blend import stitch_inpaint
-from ..brushnet_core.regions import MODES, crop_regions
+from ..brushnet_core.image.blend import stitch_inpaint
+from ..brushnet_core.image.regions import MODES, crop_regions
 from .types import VectorType
 
 MAX_SIZE = 16384

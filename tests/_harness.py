@@ -75,7 +75,7 @@ def boot_host(models_dir: Path | None = None) -> None:
 
 
 def pack_module(name: str = "") -> Any:
-    """The pack's own module as ComfyUI imported it, e.g. ``pack_module('brushnet_core.model')``."""
+    """The pack's own module as ComfyUI imported it, e.g. ``pack_module('brushnet_core.branch.model')``."""
     full = PACK_MODULE + ("." + name if name else "")
     if full not in sys.modules:
         import importlib

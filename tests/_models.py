@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from demo.random_weights import randomize_
-from brushnet_core.config import BrushNetConfig
+from brushnet_core.branch.config import BrushNetConfig
 
 TINY_CH = 32
 # transformer_depth_output is consumed from the END by ComfyUI (list.pop): SD1.5 has no attention in
@@ -51,7 +51,7 @@ def tiny_base_model(kind: str = "sd15", seed: int = 1, **overrides):
 
 def tiny_brushnet(kind: str = "sd15", seed: int = 2, dtype: torch.dtype = torch.float32):
     """A tiny BrushNetModel with random weights whose channels match ``tiny_base_model(kind)``."""
-    from brushnet_core.model import BrushNetModel
+    from brushnet_core.branch.model import BrushNetModel
 
     model = BrushNetModel(TINY_BRUSHNET[kind])
     randomize_(model, seed=seed)

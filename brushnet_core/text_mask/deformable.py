@@ -12,13 +12,13 @@ when transformers has one).
 from __future__ import annotations
 
 import contextlib
-import types
-from collections.abc import Iterator
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .scoped import swapped_forward
 
 
 def is_deformable_core(module: nn.Module) -> bool:
@@ -49,18 +49,7 @@ def deformable_forward(self: nn.Module, value: torch.Tensor, value_spatial_shape
     return out.view(batch, heads * dim, queries).transpose(1, 2).contiguous()
 
 
-@contextlib.contextmanager
-def fast_deformable_attention(model: nn.Module, enabled: bool = True) -> Iterator[int]:
+def fast_deformable_attention(model: nn.Module, enabled: bool = True) -> contextlib.AbstractContextManager[int]:
     """Within the block every deformable-attention core of ``model`` uses :func:`deformable_forward`
     (an instance attribute, removed after). Yields how many were switched."""
-    switched: list[nn.Module] = []
-    if enabled:
-        for module in model.modules():
-            if is_deformable_core(module) and "forward" not in vars(module):
-                module.forward = types.MethodType(deformable_forward, module)
-                switched.append(module)
-    try:
-        yield len(switched)
-    finally:
-        for module in switched:
-            vars(module).pop("forward", None)
+    return swapped_forward(model, is_deformable_core, deformable_forward, enabled)

@@ -10,22 +10,23 @@ Written from the definitions in IDEA-Research GroundingDINO (``groundingdino/uti
 * **Reference boxes.** GroundingDINO un-sigmoids its reference boxes with
   ``log(max(x, eps) / max(1 - x, eps))`` (``x`` clamped to [0, 1]) and ``eps = 1e-3``; transformers
   uses ``torch.special.logit(x, eps=1e-5)``, i.e. ``x`` clamped to [eps, 1 - eps]. The two differ
-  wherever a box coordinate saturates (objects filling the frame). :func:`reference_eps` makes
-  transformers' GroundingDINO use the original formula inside a ``with`` block.
+  wherever a box coordinate saturates (objects filling the frame). :func:`reference_eps` makes one
+  loaded transformers GroundingDINO use the original formula inside a ``with`` block, through hooks
+  on that model instance that are removed after (no module of transformers is changed).
 """
 from __future__ import annotations
 
 import contextlib
-import contextvars
-import importlib
+import inspect
 import logging
-import sys
-import threading
 from collections.abc import Iterator
 from typing import Any, Optional
 
 import numpy as np
 import torch
+from torch import nn
+
+from .scoped import removed_after
 
 log = logging.getLogger(__name__)
 
@@ -70,78 +71,106 @@ def inverse_sigmoid(x: torch.Tensor, eps: float = ORIGINAL_REFERENCE_EPS) -> tor
     return torch.log(x.clamp(min=eps) / (1 - x).clamp(min=eps))
 
 
-_EPS: contextvars.ContextVar[Optional[float]] = contextvars.ContextVar("brushedit_reference_eps", default=None)
-_INSTALL_LOCK = threading.Lock()
+def _bound(module: nn.Module, args: tuple, kwargs: dict, name: str) -> Any:
+    """The argument ``name`` of a call ``module(*args, **kwargs)``, passed by keyword or by position."""
+    if name in kwargs:
+        return kwargs[name]
+    try:
+        return inspect.signature(module.forward).bind_partial(*args, **kwargs).arguments.get(name)
+    except TypeError:
+        return None
 
 
-class _Special:
-    """``torch.special`` as seen by transformers' GroundingDINO module: ``logit`` follows the original's
-    formula while :func:`reference_eps` is active in this thread/context, and is torch's otherwise."""
+class _Refinement:
+    """One call's hooks (see :func:`reference_eps`): they follow the reference boxes ``r_0 .. r_n`` of
+    transformers' decoder loop and add ``inverse_sigmoid(r_k, eps) - logit(r_k, 1e-5)`` to each box-head
+    output, so that transformers' ``output + logit(r_k, 1e-5)`` becomes the original's
+    ``output + inverse_sigmoid(r_k, eps)`` (up to float rounding of that sum, about 1e-7).
 
-    def __init__(self, real: Any) -> None:
-        self._real = real
+    In the decoder, call ``k`` of a box head refines ``r_k``; ``r_{k+1}`` is computed here with the same
+    operations as transformers (so it is the decoder's, bit for bit). After the decoder, the detection
+    head calls the heads once per level ``L`` with ``r_L`` (``init_reference_points`` for level 0,
+    ``intermediate_reference_points[L - 1]`` after). The two phases are told apart by the decoder's own
+    pre- and post-hooks, so shared head objects (transformers 4: one module for all levels and for
+    the decoder; transformers 5: the decoder holds a copy) need no bookkeeping."""
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
+    def __init__(self, eps: float, levels: int) -> None:
+        self.eps, self.levels = eps, levels
+        self.refs: list[torch.Tensor] = []
+        self.phase: Optional[str] = None
+        self.calls = {"decoder": 0, "head": 0}
 
-    def logit(self, x: torch.Tensor, eps: Optional[float] = None, *args: Any, **kwargs: Any) -> torch.Tensor:
-        ours = _EPS.get()
-        if ours is None:
-            return self._real.logit(x, eps, *args, **kwargs)
-        return inverse_sigmoid(x, ours)
+    def _delta(self, ref: torch.Tensor) -> torch.Tensor:
+        return inverse_sigmoid(ref, self.eps) - torch.special.logit(ref, eps=TRANSFORMERS_REFERENCE_EPS)
+
+    def decoder_starts(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
+        ref = _bound(module, args, kwargs, "reference_points")
+        if not isinstance(ref, torch.Tensor) or ref.shape[-1] != 4:
+            raise RuntimeError(f"[BrushEdit] GroundingDINO's decoder got reference boxes of shape "
+                               f"{getattr(ref, 'shape', None)}, expected (..., 4); run it with "
+                               "DetectOptions(reference_eps=None) (transformers' eps)")
+        self.refs, self.phase, self.calls = [ref], "decoder", {"decoder": 0, "head": 0}
+
+    def decoder_ends(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
+        self.phase = "head"
+
+    def box_head(self, module: nn.Module, args: tuple, output: torch.Tensor) -> Optional[torch.Tensor]:
+        if self.phase is None:  # not inside a decoder call (e.g. the encoder's proposals)
+            return None
+        k = self.calls[self.phase]
+        self.calls[self.phase] += 1
+        if k >= self.levels:
+            raise RuntimeError(f"[BrushEdit] GroundingDINO called a box head {k + 1} times in its {self.phase}, "
+                               f"expected {self.levels}; run it with DetectOptions(reference_eps=None)")
+        ref = self.refs[k]
+        output = output + self._delta(ref)
+        if self.phase == "decoder":  # transformers' own step, the same operations
+            self.refs.append((output + torch.special.logit(ref, eps=TRANSFORMERS_REFERENCE_EPS)).sigmoid())
+        return output
+
+    def check(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
+        """After the whole model: every level was refined, from the reference boxes the decoder used."""
+        got = getattr(output, "intermediate_reference_points", None)
+        heads = self.calls["head"] == self.levels or getattr(output, "pred_boxes", None) is None
+        ok = heads and self.calls["decoder"] == self.levels and (
+            got is None or torch.equal(got, torch.stack(self.refs[1:], 1)))
+        if not ok:
+            raise RuntimeError("[BrushEdit] GroundingDINO's reference-box refinement is not the one expected "
+                               "(transformers changed it?); run it with DetectOptions(reference_eps=None)")
 
 
-class _Torch:
-    """Stands in for the name ``torch`` inside one transformers module (see :class:`_Special`)."""
-
-    _brushedit_reference_eps = True
-
-    def __init__(self, real: Any) -> None:
-        self._real = real
-        self.special = _Special(real.special)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-    def logit(self, x: torch.Tensor, eps: Optional[float] = None, *args: Any, **kwargs: Any) -> torch.Tensor:
-        return self.special.logit(x, eps, *args, **kwargs)
-
-
-def _model_module(model: Any) -> Any:
-    """The transformers module that defines the GroundingDINO model class (and its decoder)."""
-    for cls in type(model).__mro__:
-        if cls.__module__.startswith("transformers.") and "grounding_dino" in cls.__module__:
-            return sys.modules.get(cls.__module__) or importlib.import_module(cls.__module__)
-    return None
-
-
-def install_reference_eps(model: Any) -> bool:
-    """Make the module of ``model``'s class read ``torch`` through :class:`_Torch` (once, idempotent).
-    Outside :func:`reference_eps` nothing changes for anyone. False when the model is not transformers'
-    GroundingDINO (then the eps cannot be changed and transformers' 1e-5 applies)."""
-    module = _model_module(model)
-    if module is None or not hasattr(module, "torch"):
-        return False
-    with _INSTALL_LOCK:
-        if not getattr(module.torch, "_brushedit_reference_eps", False):
-            module.torch = _Torch(module.torch)
-    return True
+def _decoder_and_heads(model: nn.Module) -> tuple[Optional[nn.Module], list[nn.Module]]:
+    """transformers' GroundingDINO decoder in ``model`` and its box heads (the decoder's and the detection
+    head's, each module object once); (None, []) for other models."""
+    decoders = [m for m in model.modules() if type(m).__name__ == "GroundingDinoDecoder"]
+    if len(decoders) != 1 or getattr(decoders[0], "bbox_embed", None) is None:
+        return None, []
+    heads: dict[int, nn.Module] = {}
+    for holder in (decoders[0], model):
+        for head in getattr(holder, "bbox_embed", None) or ():
+            heads.setdefault(id(head), head)
+    return decoders[0], list(heads.values())
 
 
 @contextlib.contextmanager
-def reference_eps(model: Any, eps: Optional[float]) -> Iterator[None]:
+def reference_eps(model: nn.Module, eps: Optional[float]) -> Iterator[None]:
     """Within the block, ``model`` (transformers' GroundingDINO) un-sigmoids reference boxes with the
-    original formula and ``eps`` (``None``: leave transformers' own ``logit(x, 1e-5)``)."""
-    if eps is None:
-        yield
-        return
-    if not install_reference_eps(model):
+    original formula and ``eps`` (``None``: leave transformers' own ``logit(x, 1e-5)``).
+
+    Forward hooks on this model instance only, removed when the block ends (see :class:`_Refinement`);
+    no module of transformers or torch is touched. The model must not run in another thread meanwhile."""
+    decoder, heads = (None, []) if eps is None else _decoder_and_heads(model)
+    if eps is not None and decoder is None:
         log.warning("[BrushEdit] %s is not transformers' GroundingDINO; reference-box eps left as it is",
                     type(model).__name__)
+    if decoder is None:
         yield
         return
-    token = _EPS.set(float(eps))
-    try:
+    state = _Refinement(float(eps), len(decoder.layers))
+    handles: list[Any] = []
+    with removed_after(handles):
+        handles.append(decoder.register_forward_pre_hook(state.decoder_starts, with_kwargs=True))
+        handles.append(decoder.register_forward_hook(state.decoder_ends, with_kwargs=True))
+        handles.extend(head.register_forward_hook(state.box_head) for head in heads)
+        handles.append(model.register_forward_hook(state.check, with_kwargs=True))
         yield
-    finally:
-        _EPS.reset(token)

@@ -17,13 +17,13 @@ with the original's eager attention (tests: below 1e-5 relative).
 from __future__ import annotations
 
 import contextlib
-import types
-from collections.abc import Iterator
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .scoped import swapped_forward
 
 #: floats per bias block (256 MiB in fp32); a global layer of SAM ViT-B at 1024 px runs in 4 blocks
 BLOCK_ELEMENTS = 1 << 26
@@ -71,19 +71,8 @@ def attention_forward(self: nn.Module, hidden_states: torch.Tensor, output_atten
     return self.proj(out), None
 
 
-@contextlib.contextmanager
-def fast_attention(model: nn.Module, enabled: bool = True) -> Iterator[int]:
+def fast_attention(model: nn.Module, enabled: bool = True) -> contextlib.AbstractContextManager[int]:
     """Within the block, every SAM vision attention module of ``model`` uses :func:`attention_forward`
     (an instance attribute, removed after). Yields how many modules were switched (0 when disabled or
     for other encoders, e.g. SAM 2's Hiera)."""
-    switched: list[nn.Module] = []
-    if enabled:
-        for module in model.modules():
-            if is_sam_vision_attention(module) and "forward" not in vars(module):
-                module.forward = types.MethodType(attention_forward, module)
-                switched.append(module)
-    try:
-        yield len(switched)
-    finally:
-        for module in switched:
-            vars(module).pop("forward", None)
+    return swapped_forward(model, is_sam_vision_attention, attention_forward, enabled)

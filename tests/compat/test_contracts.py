@@ -158,8 +158,8 @@ def test_result_is_the_same_when_transformer_options_are_copied_per_call(monkeyp
 
 
 def test_output_patch_accepts_a_missing_skip_tensor() -> None:
-    from brushnet_core.injection import FeatureSlot, make_plan, output_block_patch
-    from brushnet_core.model import BrushNetFeatures
+    from brushnet_core.branch.injection import FeatureSlot, make_plan, output_block_patch
+    from brushnet_core.branch.model import BrushNetFeatures
 
     bn = _models.tiny_brushnet("sd15")
     plan = make_plan(base_model("sd15").model.diffusion_model, bn.config.down_feature_channels(),

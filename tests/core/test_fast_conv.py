@@ -6,9 +6,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from brushnet_core.config import SD15_CONFIG
-from brushnet_core.fast_conv import MATMUL_MAX_PIXELS, conv2d_by_matmul, prefers_matmul, run_conv
-from brushnet_core.model import BrushNetModel
+from brushnet_core.branch.config import SD15_CONFIG
+from brushnet_core.branch.fast_conv import MATMUL_MAX_PIXELS, conv2d_by_matmul, prefers_matmul, run_conv
+from brushnet_core.branch.model import BrushNetModel
 
 
 def _rel(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -6,9 +6,9 @@ import json
 import pytest
 import torch
 
-from brushnet_core.checkpoint import detect_config
-from brushnet_core.config import SD15_CONFIG, SDXL_CONFIG, config_from_diffusers
-from brushnet_core.model import BrushNetModel
+from brushnet_core.branch.checkpoint import detect_config
+from brushnet_core.branch.config import SD15_CONFIG, SDXL_CONFIG, config_from_diffusers
+from brushnet_core.branch.model import BrushNetModel
 
 
 def _meta(config):

@@ -66,7 +66,7 @@ def test_torchscript_is_loaded_only_by_the_prefill_loader():
         for call in _calls(tree, "load"):
             func = call.func
             if isinstance(func, ast.Attribute) and getattr(func.value, "attr", "") == "jit":
-                assert rel == "brushnet_core/inpaint_models.py", f"{rel}:{call.lineno} torch.jit.load"
+                assert rel == "brushnet_core/image/inpaint_models.py", f"{rel}:{call.lineno} torch.jit.load"
 
 
 def test_every_from_pretrained_is_local_and_runs_no_remote_code():

@@ -31,7 +31,7 @@ def _load(name: str, mask: str, width: int = 384) -> tuple[torch.Tensor, torch.T
 
 
 def _grow(mask: torch.Tensor, px: int) -> torch.Tensor:
-    from brushnet_core.mask_ops import grow_mask
+    from brushnet_core.image.mask_ops import grow_mask
 
     return grow_mask(mask, px)
 

@@ -6,7 +6,7 @@ import logging
 import pytest
 import torch
 
-from brushnet_core import blend
+from brushnet_core.image import blend
 
 
 def _case(h: int = 60, w: int = 80, seed: int = 0):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from brushnet_core import blend, crop
+from brushnet_core.image import blend, crop
 
 
 def _image(h: int, w: int, seed: int = 0) -> torch.Tensor:

@@ -7,7 +7,7 @@ import scipy.ndimage as ndi
 import torch
 import torch.nn.functional as F
 
-from brushnet_core import mask_ops
+from brushnet_core.image import mask_ops
 
 
 def _growmask_reference(mask: torch.Tensor, expand: int, tapered: bool) -> np.ndarray:

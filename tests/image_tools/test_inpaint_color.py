@@ -8,7 +8,7 @@ from _harness import PromptFailed, pack_module
 
 
 def _blend():
-    return pack_module("brushnet_core.blend")
+    return pack_module("brushnet_core.image.blend")
 
 
 def _shifted(original: torch.Tensor) -> torch.Tensor:
@@ -82,14 +82,14 @@ def test_node_on_an_example_photo_through_the_host(graph, input_examples) -> Non
     run = graph.run((matched, 0))
     original, before, after = run.outputs(image[0])[0], run.outputs(shifted)[0], run.outputs(matched)[0]
     hole = run.outputs(mask[0])[0][0] > 0.5
-    lab = pack_module("brushnet_core.color").rgb_to_lab
+    lab = pack_module("brushnet_core.image.color").rgb_to_lab
     shift_before = (lab(before[0][hole]).mean(0) - lab(original[0][hole]).mean(0)).norm()
     shift_after = (lab(after[0][hole]).mean(0) - lab(original[0][hole]).mean(0)).norm()
     assert shift_after < 0.25 * shift_before, (float(shift_before), float(shift_after))
 
 
 def test_lab_round_trip() -> None:
-    color = pack_module("brushnet_core.color")
+    color = pack_module("brushnet_core.image.color")
     rgb = torch.rand(1000, 3, generator=torch.Generator().manual_seed(2))
     torch.testing.assert_close(color.lab_to_rgb(color.rgb_to_lab(rgb)).float(), rgb, atol=1e-6, rtol=0)
     white = color.rgb_to_lab(torch.ones(3))

@@ -42,7 +42,7 @@ def test_every_method_on_every_example_photo(graph, input_examples, method: str)
                             tapered_corners=True, to_bbox=False, bbox_padding=0, invert=False, feather=0)
         nodes.append((image, resized, graph.add("BrushEditPrefill", image=image, mask=mask, method=method)))
     run = graph.run(*[(fill, 0) for _, _, fill in nodes], *[(m, 0) for _, m, _ in nodes])
-    mask_ops = pack_module("brushnet_core.mask_ops")
+    mask_ops = pack_module("brushnet_core.image.mask_ops")
     for image, mask, fill in nodes:
         original, out = run.outputs(image[0])[0], run.outputs(fill)[0]
         m = mask_ops.resize_mask(run.outputs(mask)[0], *original.shape[1:3])
@@ -50,7 +50,7 @@ def test_every_method_on_every_example_photo(graph, input_examples, method: str)
 
 
 def test_smooth_methods_fill_with_the_surrounding_colour() -> None:
-    prefill = pack_module("brushnet_core.prefill")
+    prefill = pack_module("brushnet_core.image.prefill")
     image = torch.zeros(1, 64, 80, 3)
     image[..., 0], image[..., 1] = 0.8, 0.3  # flat orange background...
     image[0, 20:40, 30:50] = torch.tensor([0.0, 0.0, 1.0])  # ...with a blue object to remove
@@ -62,7 +62,7 @@ def test_smooth_methods_fill_with_the_surrounding_colour() -> None:
 
 
 def test_blur_fill_is_smooth_between_different_borders() -> None:
-    prefill = pack_module("brushnet_core.prefill")
+    prefill = pack_module("brushnet_core.image.prefill")
     ramp = torch.linspace(0, 1, 96).view(1, 1, 96, 1).expand(1, 48, 96, 3).clone()
     mask = torch.zeros(1, 48, 96)
     mask[0, 10:38, 30:66] = 1.0
@@ -81,13 +81,13 @@ def test_lama_prefill_loads_big_lama_pt_through_spandrel(graph, input_examples, 
                      inpaint_model=[loader, 0])
     run = graph.run((fill, 0), (small_mask, 0))
     original, out = run.outputs(small)[0], run.outputs(fill)[0]
-    m = pack_module("brushnet_core.mask_ops").resize_mask(run.outputs(small_mask)[0], 96, 96)
+    m = pack_module("brushnet_core.image.mask_ops").resize_mask(run.outputs(small_mask)[0], 96, 96)
     assert run.outputs(loader)[0].model.kind == "lama"
     _check_fill(original, m, out)
 
 
 def test_big_lama_training_checkpoint_layout_keeps_the_generator_only() -> None:
-    models = pack_module("brushnet_core.inpaint_models")
+    models = pack_module("brushnet_core.image.inpaint_models")
     # LaMa's training code names the generator's layers generator.model.N...
     sd = {f"generator.{k.removeprefix('model.')}": v for k, v in im.random_lama_state_dict(seed=1).items()}
     sd["discriminator.model0.0.weight"] = torch.zeros(64, 3, 4, 4)
@@ -110,7 +110,7 @@ def test_mat_prefill_through_spandrel_extra_arches(models_dir, graph, input_exam
 def test_mat_without_extra_arches_names_the_package(monkeypatch) -> None:
     import spandrel
 
-    models = pack_module("brushnet_core.inpaint_models")
+    models = pack_module("brushnet_core.image.inpaint_models")
     plain = spandrel.ArchRegistry()
     plain.add(*[a for a in spandrel.MAIN_REGISTRY.architectures() if a.architecture.id != "MAT"])
     monkeypatch.setattr(spandrel, "MAIN_REGISTRY", plain)
@@ -123,7 +123,7 @@ def test_mat_without_extra_arches_names_the_package(monkeypatch) -> None:
 def test_other_files_are_refused_with_a_clear_message(tmp_path) -> None:
     from spandrel.architectures.Compact import Compact
 
-    models = pack_module("brushnet_core.inpaint_models")
+    models = pack_module("brushnet_core.image.inpaint_models")
     upscaler = Compact(num_in_ch=3, num_out_ch=3, num_feat=8, num_conv=2, upscale=2).state_dict()
     with pytest.raises(models.InpaintModelError, match="not an inpainting model"):
         models.load_inpaint_model(upscaler, "2x_compact.pth")
@@ -148,14 +148,14 @@ def test_learned_method_without_its_model_is_a_clear_error(graph, input_examples
 
 def test_method_and_model_must_agree() -> None:
     node = pack_module("nodes.prefill")
-    models = pack_module("brushnet_core.inpaint_models")
+    models = pack_module("brushnet_core.image.inpaint_models")
     fake = node.LoadedInpaintModel(models.InpaintModel("mat", None, 512, True, 512, "MAT.safetensors"), None)
     with pytest.raises(ValueError, match="method is lama but the connected model .* is MAT: choose method mat"):
         node.BrushEditPrefill.execute(torch.rand(1, 32, 32, 3), torch.ones(1, 32, 32), "lama", fake)
 
 
 def test_opencv_missing_names_the_package(monkeypatch) -> None:
-    prefill = pack_module("brushnet_core.prefill")
+    prefill = pack_module("brushnet_core.image.prefill")
     monkeypatch.setitem(sys.modules, "cv2", None)
     with pytest.raises(prefill.PrefillError, match="pip install opencv-python-headless"):
         prefill.prefill(torch.rand(1, 16, 16, 3), torch.ones(1, 16, 16), "telea")
@@ -164,7 +164,7 @@ def test_opencv_missing_names_the_package(monkeypatch) -> None:
 @pytest.mark.parametrize("method", CLASSIC)
 def test_edge_masks(method: str) -> None:
     _needs_cv2(method)
-    prefill = pack_module("brushnet_core.prefill")
+    prefill = pack_module("brushnet_core.image.prefill")
     image = torch.rand(1, 40, 56, 3, generator=torch.Generator().manual_seed(1))
     empty = torch.zeros(1, 40, 56)
     assert torch.equal(prefill.prefill(image, empty, method), image)
@@ -177,7 +177,7 @@ def test_edge_masks(method: str) -> None:
 
 
 def test_mismatched_mask_and_batches_are_clear_errors() -> None:
-    prefill = pack_module("brushnet_core.prefill")
+    prefill = pack_module("brushnet_core.image.prefill")
     with pytest.raises(ValueError, match="mask is 30x40 .* resize or crop it"):
         prefill.prefill(torch.rand(1, 40, 40, 3), torch.ones(1, 40, 30), "blur")
     with pytest.raises(ValueError, match="batch size mismatch"):

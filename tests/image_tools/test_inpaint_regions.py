@@ -11,7 +11,7 @@ from _harness import PromptFailed, pack_module
 
 
 def _regions():
-    return pack_module("brushnet_core.regions")
+    return pack_module("brushnet_core.image.regions")
 
 
 def _image(h: int, w: int, seed: int = 0) -> torch.Tensor:
@@ -71,7 +71,7 @@ def test_region_larger_than_the_canvas_allows_is_padded_not_distorted() -> None:
     crops = _regions().crop_regions(image, mask, 256, 256)
     x, y, w, h = crops.origin[0, :4].tolist()
     assert w == h == 360 and y < 0 and y + h > 100  # sticks out above and below, evenly
-    blend = pack_module("brushnet_core.blend")
+    blend = pack_module("brushnet_core.image.blend")
     out, soft = blend.blend_inpaint(crops.images, image, crops.masks, kernel=5, sigma=2.0, origin=crops.origin)
     assert torch.equal(out[0][soft[0] == 0], image[0][soft[0] == 0])
     assert (out - image).abs().max() < 0.02  # the crop of the image itself comes back (resampled)
@@ -82,7 +82,7 @@ def test_crop_then_blend_inpaint_pastes_back_exactly() -> None:
     mask = _mask(480, 640, (300, 200, 330, 240))
     crops = _regions().crop_regions(image, mask, 256, 256)
     inverted = 1.0 - crops.images
-    out, soft = pack_module("brushnet_core.blend").blend_inpaint(inverted, image, crops.masks, kernel=7, sigma=3.0,
+    out, soft = pack_module("brushnet_core.image.blend").blend_inpaint(inverted, image, crops.masks, kernel=7, sigma=3.0,
                                                                  origin=crops.origin)
     assert torch.equal(out[0][soft[0] == 0], image[0][soft[0] == 0])
     inside = out[0, 205:235, 305:325]
@@ -96,7 +96,7 @@ def test_outpaint_extends_the_canvas_with_a_masked_margin() -> None:
     assert torch.equal(crops.canvas[0, :100, 16:136], image[0])
     cm = crops.canvas_mask[0]
     assert cm[:, :16].eq(1).all() and cm[:, 136:].eq(1).all() and cm[100:].eq(1).all() and cm[:100, 16:136].eq(0).all()
-    stitched, _ = pack_module("brushnet_core.blend").stitch_inpaint(crops.images, crops.canvas, crops.masks,
+    stitched, _ = pack_module("brushnet_core.image.blend").stitch_inpaint(crops.images, crops.canvas, crops.masks,
                                                                     crops.origin, kernel=1, sigma=1.0)
     assert stitched.shape == crops.canvas.shape
 
@@ -109,7 +109,7 @@ def test_each_region_gets_its_own_crop_and_the_stitch_pastes_them_all() -> None:
     crops = regions.crop_regions(image, mask, 128, 128, mode="each", merge_distance=0)
     assert crops.images.shape == (3, 128, 128, 3) and crops.origin.shape == (3, 8)
     assert _holds(crops.origin[2].tolist(), (100, 300, 170, 350))  # the overlapping pair is one region
-    blend = pack_module("brushnet_core.blend")
+    blend = pack_module("brushnet_core.image.blend")
     out, soft = blend.stitch_inpaint(1.0 - crops.images, crops.canvas, crops.masks, crops.origin, kernel=5, sigma=2.0)
     assert out.shape == image.shape and soft.shape == (1, 400, 600)
     assert torch.equal(out[0][soft[0] == 0], image[0][soft[0] == 0])
@@ -130,7 +130,7 @@ def test_close_regions_merge_by_distance_and_masks_per_object_are_united() -> No
 
 def test_hundred_regions_are_merged_to_max_regions_and_timed() -> None:
     regions = _regions()
-    blend = pack_module("brushnet_core.blend")
+    blend = pack_module("brushnet_core.image.blend")
     image = _image(1000, 1000)
     mask = torch.zeros(1, 1000, 1000)
     mask[0, 45::100, 45::100] = 1.0  # 100 separate 1-pixel regions
@@ -167,7 +167,7 @@ def test_bad_inputs_are_clear_errors() -> None:
         regions.crop_regions(_image(64, 64), torch.ones(1, 64, 40), 64, 64)
     with pytest.raises(ValueError, match="context must be >= 1"):
         regions.crop_regions(_image(64, 64), torch.ones(1, 64, 64), 64, 64, context=0.5)
-    blend = pack_module("brushnet_core.blend")
+    blend = pack_module("brushnet_core.image.blend")
     crops = regions.crop_regions(_image(64, 64), _mask(64, 64, (10, 10, 20, 20)), 64, 64)
     with pytest.raises(ValueError, match="origin was made for a 64x64 image but original is 32x32"):
         blend.stitch_inpaint(crops.images, _image(32, 32), crops.masks, crops.origin)

@@ -12,7 +12,7 @@ from injection._setup import (apply_node, base_model, brushnet_patcher, conditio
 
 def _soft_mask(mask: torch.Tensor) -> torch.Tensor:
     """The test mask with a soft 8-pixel ramp around it (what a feathered mask looks like)."""
-    return _harness.pack_module("brushnet_core.mask_ops").feather_mask(mask, 8).maximum(mask)
+    return _harness.pack_module("brushnet_core.image.mask_ops").feather_mask(mask, 8).maximum(mask)
 
 
 def _ksample(model, positive, negative, latent, denoise: float, steps: int = 2, seed: int = 11):
@@ -137,7 +137,7 @@ def test_powerpaint_soft_inpaint_equals_comfyui_inpaint_latent(models_dir) -> No
 def test_a_source_latent_of_another_image_is_a_clear_error() -> None:
     image, mask = image_and_mask()
     positive, negative = text_conds("sd15")
-    prepare = _harness.pack_module("brushnet_core.prepare")
+    prepare = _harness.pack_module("brushnet_core.image.prepare")
     other = {"samples": torch.zeros(1, 4, 8, 8)}
     wrong_size = "source_latent is 8x8 .* image to inpaint is 88x72.*VAE Encode"
     with pytest.raises(prepare.InpaintInputError, match=wrong_size):

@@ -35,7 +35,7 @@ def test_inpainting_checkpoint_is_refused() -> None:
 
 
 def test_non_unet_model_is_refused() -> None:
-    from brushnet_core.injection import IncompatibleModelError, make_plan
+    from brushnet_core.branch.injection import IncompatibleModelError, make_plan
 
     with pytest.raises(IncompatibleModelError, match="Flux, SD3"):
         make_plan(nn.Linear(4, 4), [320], [320])

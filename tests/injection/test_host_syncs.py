@@ -213,8 +213,8 @@ def _oracle(parts, last):
 def _runner(kind: str = "sd15"):
     import _models
 
-    runner_mod = _harness.pack_module("brushnet_core.runner")
-    slot = _harness.pack_module("brushnet_core.injection").FeatureSlot()
+    runner_mod = _harness.pack_module("brushnet_core.branch.runner")
+    slot = _harness.pack_module("brushnet_core.branch.injection").FeatureSlot()
     bn = _models.tiny_brushnet(kind)
     cond = torch.randn(1, 5, 8, 8, generator=torch.Generator().manual_seed(3))
     return runner_mod.BrushNetRunner(bn, slot, cond, 1.0, runner_mod.ActiveWindow())
@@ -277,7 +277,7 @@ def test_runner_decisions_match_the_per_tensor_comparison() -> None:
 
 def test_window_decisions_match_the_step_lookup() -> None:
     """Windows decided without the sigma agree with the sigma lookup at every schedule sigma."""
-    runner_mod = _harness.pack_module("brushnet_core.runner")
+    runner_mod = _harness.pack_module("brushnet_core.branch.runner")
     window_cls = runner_mod.ActiveWindow
     sigmas = torch.tensor([14.6, 7.1, 3.2, 1.4, 0.5, 0.0])
     mids = [(float(a) * float(b)) ** 0.5 for a, b in zip(sigmas[:-1], sigmas[1:])]

@@ -76,7 +76,7 @@ def test_unknown_dtype(models_dir) -> None:
 
 
 def test_folder_without_weights(models_dir) -> None:
-    from brushnet_core.checkpoint import BrushNetCheckpointError, resolve_weights
+    from brushnet_core.branch.checkpoint import BrushNetCheckpointError, resolve_weights
 
     folder = models_dir / "brushnet" / "empty_folder"
     folder.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ def brushnet_file(models_dir):
 
 
 def test_an_exception_from_the_progress_callback_is_passed_on_unchanged(brushnet_file):
-    checkpoint = _harness.pack_module("brushnet_core.checkpoint")
+    checkpoint = _harness.pack_module("brushnet_core.branch.checkpoint")
 
     def progress(done, total):
         raise Cancelled("cancel pressed")

@@ -19,13 +19,13 @@ TOKEN_VECTORS = 10  # vectors per task word in the release
 
 
 def tiny_powerpaint_config():
-    from brushnet_core.powerpaint_model import PowerPaintConfig
+    from brushnet_core.powerpaint.model import PowerPaintConfig
 
     return PowerPaintConfig(block_out_channels=(32, 64, 128, 128), cross_attention_dim=TINY_CLIP["hidden_size"])
 
 
 def tiny_powerpaint(seed: int = 4):
-    from brushnet_core.powerpaint_model import PowerPaintModel
+    from brushnet_core.powerpaint.model import PowerPaintModel
 
     return randomize_(PowerPaintModel(tiny_powerpaint_config()), seed=seed).eval().requires_grad_(False)
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import _harness
-from brushnet_core.powerpaint_tokens import (FUNCTIONS, PowerPaintTokensError, mix, read_text_encoder,
+from brushnet_core.powerpaint.tokens import (FUNCTIONS, PowerPaintTokensError, mix, read_text_encoder,
                                              rewrite_task_words, task_prompts)
 from powerpaint._pp import (encode_with_vectors, powerpaint_text_encoder_sd, task_vectors, tiny_clip_options,
                             tiny_clip_files, tiny_powerpaint_clip)

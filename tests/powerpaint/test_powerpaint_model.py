@@ -6,8 +6,8 @@ import json
 import pytest
 import torch
 
-from brushnet_core.checkpoint import POWERPAINT, BrushNetCheckpointError, detect_config
-from brushnet_core.powerpaint_model import (PowerPaintModel, build_powerpaint, config_from_released,
+from brushnet_core.branch.checkpoint import POWERPAINT, BrushNetCheckpointError, detect_config
+from brushnet_core.powerpaint.model import (PowerPaintModel, build_powerpaint, config_from_released,
                                             powerpaint_config)
 from powerpaint._pp import reference_powerpaint, tiny_powerpaint, tiny_powerpaint_config
 

@@ -169,8 +169,8 @@ def test_schema_matches_the_earlier_pack() -> None:
 
 
 def test_entries_without_a_task_context_follow_cond_or_uncond() -> None:
-    from brushnet_core.injection import FeatureSlot
-    from brushnet_core.runner import ActiveWindow
+    from brushnet_core.branch.injection import FeatureSlot
+    from brushnet_core.branch.runner import ActiveWindow
 
     pos, neg = torch.full((1, 77, 64), 1.0), torch.full((1, 77, 64), -1.0)
     runner = _node("PowerPaintRunner")(tiny_powerpaint(), FeatureSlot(), torch.zeros(1, 5, 8, 8), 1.0, ActiveWindow(),

@@ -29,7 +29,7 @@ def write_powerpaint(models_dir: Path) -> None:
     """SD1.5-sized PowerPaint v2 branch (320 channels, context 768) + its text encoder + a base CLIP-L."""
     import safetensors.torch
 
-    from brushnet_core.powerpaint_model import PowerPaintConfig, PowerPaintModel
+    from brushnet_core.powerpaint.model import PowerPaintConfig, PowerPaintModel
     from demo.random_weights import randomize_
 
     branch = models_dir / "inpaint" / POWERPAINT_BRUSHNET

@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import BrushNetConfig, shape_fields_from_diffusers
-from .model import (BrushNetFeatures, DownBlock, MidBlock, UpBlock, _OpsWithFactory, run_blocks, sinusoidal_embedding,
+from ..branch.config import BrushNetConfig, shape_fields_from_diffusers
+from ..branch.model import (BrushNetFeatures, DownBlock, MidBlock, UpBlock, _OpsWithFactory, run_blocks, sinusoidal_embedding,
                     TimestepMLP, zero_conv)
 
 POWERPAINT_TORCH_OPS = SimpleNamespace(Conv2d=nn.Conv2d, Linear=nn.Linear, GroupNorm=nn.GroupNorm, LayerNorm=nn.LayerNorm)
@@ -265,7 +265,7 @@ def powerpaint_config(sd: Mapping[str, torch.Tensor], json_config: Mapping[str, 
 def build_powerpaint(config: PowerPaintConfig, sd: Mapping[str, torch.Tensor], ops: Any = None,
                      dtype: torch.dtype = torch.float32, source: str = "checkpoint") -> PowerPaintModel:
     """Build on the meta device, check every key and shape, adopt the tensors (one dtype cast)."""
-    from .checkpoint import BrushNetCheckpointError, adopt_tensors
+    from ..branch.checkpoint import BrushNetCheckpointError, adopt_tensors
 
     try:
         return adopt_tensors(lambda layer_ops: PowerPaintModel(config, ops=layer_ops), POWERPAINT_TORCH_OPS,
@@ -296,7 +296,7 @@ def load_powerpaint(sd: Mapping[str, torch.Tensor], weights_path: str, ops: Any 
     import json
     import os
 
-    from .checkpoint import BrushNetCheckpointError
+    from ..branch.checkpoint import BrushNetCheckpointError
 
     json_config = None
     cfg_path = os.path.join(os.path.dirname(weights_path), "config.json")

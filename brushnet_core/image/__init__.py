@@ -1,0 +1,1 @@
+"""Image and mask tools: mask operations, inpaint preparation, blending, cropping, colour matching, regions and pre-fill."""
