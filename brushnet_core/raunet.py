@@ -30,13 +30,14 @@ from typing import Any, Callable, Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+from .errors import BrushEditError
 
 SD15_LAYOUT = "sd15"  #: 4 levels of 2 res blocks (SD1.x, SD2.x, their inpainting variants)
 SDXL_LAYOUT = "sdxl"  #: 3 levels of 2 res blocks (SDXL base and inpainting)
 Size = tuple[int, int]
 
 
-class RAUNetUnsupportedModel(ValueError):
+class RAUNetUnsupportedModel(BrushEditError, ValueError):
     """The model is not an SD1.5/SD2- or SDXL-layout UNet."""
 
 

@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping
 import torch
 
 from .config import SD15, SDXL, BrushNetConfig, config_from_diffusers
+from ..errors import BrushEditError
 
 POWERPAINT = "powerpaint"
 WEIGHT_NAMES = (
@@ -26,7 +27,7 @@ WEIGHT_NAMES = (
 WEIGHT_EXTENSIONS = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
 
 
-class BrushNetCheckpointError(ValueError):
+class BrushNetCheckpointError(BrushEditError, ValueError):
     """A file that cannot be used as a BrushNet, with what was found and what to do."""
 
 

@@ -20,9 +20,10 @@ import torch
 from torch import nn
 
 from .model import BrushNetFeatures
+from ..errors import BrushEditError
 
 
-class IncompatibleModelError(ValueError):
+class IncompatibleModelError(BrushEditError, ValueError):
     """The base model cannot take this BrushNet (different architecture or channels)."""
 
 

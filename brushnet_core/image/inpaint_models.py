@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from ..errors import BrushEditError
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ _MAT_Z_SEED = 0  # MAT draws its latent code z at construction; fixed so a pre-f
 _KINDS = {"LaMa": "lama", "MAT": "mat"}
 
 
-class InpaintModelError(ValueError):
+class InpaintModelError(BrushEditError, ValueError):
     """A file that is not a usable big-lama / MAT model, with the fix in the message."""
 
 

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from .mask_ops import as_image_batch, as_mask_batch, broadcast_batch, check_aspect, expand_bbox, \
     nonzero_bbox, resize_image, resize_mask
+from ..errors import BrushEditError
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ _NEUTRAL_BAND = 16  # minimum band (pixels) whose mean colour fills the hole
 InpaintModel = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-class PrefillError(ValueError):
+class PrefillError(BrushEditError, ValueError):
     """A pre-fill request that cannot run, with the fix in the message."""
 
 

@@ -12,11 +12,12 @@ import torch
 import torch.nn.functional as F
 
 from .mask_ops import as_mask_batch
+from ..errors import BrushEditError
 
 log = logging.getLogger("BrushEdit")
 
 
-class InpaintInputError(ValueError):
+class InpaintInputError(BrushEditError, ValueError):
     """Image/mask combination that cannot be inpainted, with the fix in the message."""
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from typing import Optional
+from ..errors import BrushEditError
 
 #: The five edit categories of the BrushEdit agent, in menu order.
 CATEGORIES: tuple[str, ...] = ("addition", "remove", "local", "global", "background")
@@ -20,7 +21,7 @@ HIGH_CONFIDENCE = 0.8
 Box = tuple[int, int, int, int]
 
 
-class PlannerError(RuntimeError):
+class PlannerError(BrushEditError, RuntimeError):
     """Base class of every planner failure; the message names the problem and the fix."""
 
 

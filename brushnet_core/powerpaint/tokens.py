@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import torch
+from ..errors import BrushEditError
 
 TASK_WORDS = ("P_ctxt", "P_shape", "P_obj")
 CLIP_L_VOCAB = 49408
@@ -44,7 +45,7 @@ FUNCTIONS: dict[str, TaskPrompts] = {
 }
 
 
-class PowerPaintTokensError(ValueError):
+class PowerPaintTokensError(BrushEditError, ValueError):
     """The PowerPaint text-encoder file is missing, malformed or a different file."""
 
 
