@@ -3,6 +3,21 @@
 Conventions (ComfyUI's): an IMAGE is float ``[B, H, W, C]`` in 0..1, a MASK is float
 ``[B, H, W]`` (or ``[H, W]``) in 0..1 where 1 marks the region to inpaint. Everything here is
 pure torch (``scipy`` only for hole filling) and never imports ComfyUI.
+
+This is the pack's one mask toolbox: every node and core helper that shapes, resizes or grows a
+mask calls these functions, so they all behave alike.
+
+A mask whose size differs from the image's (one rule, :func:`fit_mask`):
+
+- same aspect ratio (within 2 %, e.g. a mask saved at 853x512 for a 1150x690 image): it is
+  resized to the image (bilinear, antialiased when shrinking, solid areas kept exactly 0/1), with
+  a logged notice;
+- another aspect ratio: :class:`MaskSizeError` naming both sizes and the fix. A stretched mask
+  would cover the wrong pixels, which nearly always means the mask was made from another image
+  or one of the two was cropped alone.
+
+Growing (:func:`grow_mask`) has ComfyUI's GrowMask shape: ``pixels`` steps of a 3x3 cross
+(a diamond, ``tapered_corners``) or 3x3 square.
 """
 from __future__ import annotations
 
@@ -11,6 +26,8 @@ import math
 
 import torch
 import torch.nn.functional as F
+
+from ..errors import BrushEditError
 
 log = logging.getLogger(__name__)
 
@@ -68,13 +85,31 @@ def broadcast_batch(tensor: torch.Tensor, n: int, name: str) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------- resizing
+class MaskSizeError(BrushEditError, ValueError):
+    """A mask (or image) that cannot be scaled onto another without distortion."""
+
+
 def check_aspect(src_hw: tuple[int, int], dst_hw: tuple[int, int], what: str) -> None:
-    """Raise ValueError when stretching ``src_hw`` to ``dst_hw`` would distort it noticeably."""
+    """Raise :class:`MaskSizeError` when stretching ``src_hw`` to ``dst_hw`` would distort it
+    (aspect ratios more than 2 % apart)."""
     (sh, sw), (dh, dw) = src_hw, dst_hw
     a, b = sw / sh, dw / dh
     if abs(a - b) / b > ASPECT_TOLERANCE:
-        raise ValueError(f"{what} is {sw}x{sh} (aspect {a:.3f}) but must cover {dw}x{dh} "
-                         f"(aspect {b:.3f}); resize or crop it to the same aspect ratio first")
+        raise MaskSizeError(
+            f"{what} is {sw}x{sh} (aspect {a:.3f}) but must cover {dw}x{dh} (aspect {b:.3f}): "
+            "different aspect ratios, so it cannot be scaled onto it without distortion; make it "
+            "from this image, or resize or crop both alike to the same aspect ratio first")
+
+
+def fit_mask(mask: torch.Tensor, h: int, w: int, what: str = "mask") -> torch.Tensor:
+    """The pack's one rule for a ``[B, H, W]`` mask of another size than the ``h`` x ``w`` image:
+    same aspect ratio -> resized (:func:`resize_mask`, logged); another aspect -> MaskSizeError."""
+    if tuple(mask.shape[-2:]) == (h, w):
+        return mask
+    check_aspect(tuple(mask.shape[-2:]), (h, w), what)
+    log.warning("[BrushEdit] %s is %dx%d but the image is %dx%d: resizing the mask to the image",
+                what, mask.shape[-1], mask.shape[-2], w, h)
+    return resize_mask(mask, h, w)
 
 
 def resize_mask(mask: torch.Tensor, h: int, w: int) -> torch.Tensor:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .mask_ops import as_mask_batch
+from .mask_ops import as_mask_batch, fit_mask
 from ..errors import BrushEditError
 
 log = logging.getLogger("BrushEdit")
@@ -27,15 +27,6 @@ class InpaintInputs:
     hole: torch.Tensor          # [B,1,H8,W8], 1 = inpaint (binary)
     masked_image: torch.Tensor  # [B,H8,W8,3], the image with the hole set to 0
     soft_mask: torch.Tensor | None = None  # [B,H8,W8], the mask as given (0..1), for the latent's noise mask
-
-
-def match_mask_to_image(mask: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Resize a [B,H,W] mask to the image size (bilinear), with a logged notice."""
-    if mask.shape[-2:] == (height, width):
-        return mask
-    log.warning("[BrushEdit] mask is %dx%d but the image is %dx%d: resizing the mask to the image",
-                mask.shape[-1], mask.shape[-2], width, height)
-    return F.interpolate(mask[:, None], size=(height, width), mode="bilinear", align_corners=False)[:, 0].clamp(0, 1)
 
 
 def broadcast_batches(image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -79,12 +70,16 @@ def check_size(height: int, width: int, max_pixels: int = DEFAULT_MAX_PIXELS) ->
 
 def prepare_inpaint(image: torch.Tensor, mask: torch.Tensor, multiple: int = 8, threshold: float = 0.5,
                     max_pixels: int = DEFAULT_MAX_PIXELS) -> InpaintInputs:
-    """Validate, align and binarise; black out the hole (pixel 0 = -1 in VAE space)."""
+    """Validate, align and binarise; black out the hole (pixel 0 = -1 in VAE space).
+
+    A mask of another size follows the pack's one rule (``mask_ops.fit_mask``): resized when the
+    aspect ratio is the same, an error naming both sizes when it is not.
+    """
     if image.ndim != 4 or image.shape[-1] not in (1, 3, 4):
         raise InpaintInputError(f"image has shape {tuple(image.shape)}; expected an IMAGE [B,H,W,C]")
     check_size(image.shape[1], image.shape[2], max_pixels)
     image = image[..., :3] if image.shape[-1] >= 3 else image.expand(-1, -1, -1, 3)
-    mask = match_mask_to_image(as_mask_batch(mask).to(image.device), image.shape[1], image.shape[2])
+    mask = fit_mask(as_mask_batch(mask).to(image.device), image.shape[1], image.shape[2])
     image, mask = broadcast_batches(image, mask)
     image = crop_to_multiple(image, multiple)
     mask = crop_to_multiple(mask, multiple)

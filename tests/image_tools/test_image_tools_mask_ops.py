@@ -1,24 +1,23 @@
-"""Pure mask helpers: shapes, gaussian blur, grow/shrink, holes, bounding boxes, adjust order."""
+"""The one mask toolbox: shapes, the size rule, gaussian blur, grow/shrink, holes, bounding boxes,
+adjust order."""
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 import pytest
-import scipy.ndimage as ndi
 import torch
 import torch.nn.functional as F
 
-from brushnet_core.image import mask_ops
+from brushnet_core.errors import BrushEditError
+from brushnet_core.image import mask_ops, prepare
 
 
 def _growmask_reference(mask: torch.Tensor, expand: int, tapered: bool) -> np.ndarray:
-    """ComfyUI GrowMask's algorithm: ``expand`` iterated 3x3 grey dilations/erosions."""
-    c = 0 if tapered else 1
-    footprint = np.array([[c, 1, c], [1, 1, 1], [c, 1, c]])
-    out = mask.numpy()
-    for _ in range(abs(expand)):
-        op = ndi.grey_dilation if expand > 0 else ndi.grey_erosion
-        out = op(out, footprint=footprint)
-    return out
+    """ComfyUI's own GrowMask node, as the booted host has it."""
+    from comfy_extras.nodes_mask import GrowMask
+
+    return GrowMask().expand_mask(mask, expand, tapered)[0][0].numpy()
 
 
 def _conv_reference(x: torch.Tensor, g: torch.Tensor, mode: str) -> torch.Tensor:
@@ -44,6 +43,14 @@ def test_grow_beyond_the_image_size_matches_growmask(expand: int, tapered: bool)
     got = mask_ops.grow_mask(mask[None], expand, tapered)[0].numpy()
     reference = _growmask_reference(mask, max(-30, min(expand, 30)), tapered)
     np.testing.assert_array_equal(got, reference)
+
+
+def test_one_pixel_grown_by_20_is_growmasks_841_pixel_diamond() -> None:
+    dot = torch.zeros(1, 61, 61)
+    dot[0, 30, 30] = 1.0
+    out = mask_ops.grow_mask(dot, 20)
+    assert int(out.sum()) == 841
+    np.testing.assert_array_equal(out[0].numpy(), _growmask_reference(dot[0], 20, True))
 
 
 def test_grow_zero_is_identity() -> None:
@@ -165,3 +172,45 @@ def test_broadcast_batch_rejects_non_divisible_sizes() -> None:
 def test_broadcast_batch_tiles_divisors() -> None:
     t = torch.arange(2.0).view(2, 1)
     assert mask_ops.broadcast_batch(t, 4, "x").flatten().tolist() == [0.0, 1.0, 0.0, 1.0]
+
+
+# --- the one rule for a mask of another size ------------------------------------------------------
+
+def test_fit_mask_resizes_a_mask_of_the_same_aspect_with_a_notice(caplog) -> None:
+    small = torch.zeros(1, 512, 853)  # example_4: image 1150x690, mask 853x512
+    small[0, 100:200, 300:500] = 1.0
+    with caplog.at_level(logging.WARNING):
+        out = mask_ops.fit_mask(small, 690, 1150)
+    assert out.shape == (1, 690, 1150) and out[0, 200, 550] == 1 and out[0, 10, 10] == 0
+    assert torch.equal(out, mask_ops.resize_mask(small, 690, 1150))
+    assert "mask is 853x512 but the image is 1150x690: resizing the mask" in caplog.text
+
+
+def test_fit_mask_keeps_a_mask_of_the_image_size() -> None:
+    mask = torch.rand(1, 6, 8)
+    assert mask_ops.fit_mask(mask, 6, 8) is mask
+
+
+def test_fit_mask_rejects_another_aspect_naming_both_sizes_and_the_fix() -> None:
+    with pytest.raises(mask_ops.MaskSizeError, match=r"mask is 60x60 \(aspect 1.000\) but must cover 80x60 "
+                                                     r"\(aspect 1.333\): different aspect ratios.*make it from "
+                                                     r"this image, or resize or crop both alike"):
+        mask_ops.fit_mask(torch.ones(1, 60, 60), 60, 80)
+
+
+def test_mask_size_error_is_a_brushedit_value_error() -> None:
+    assert issubclass(mask_ops.MaskSizeError, BrushEditError)
+    assert issubclass(mask_ops.MaskSizeError, ValueError)  # callers that caught ValueError still do
+
+
+def test_prepare_follows_the_rule_resize_same_aspect() -> None:
+    image = torch.rand(1, 72, 88, 3)
+    mask = torch.zeros(1, 9, 11)
+    mask[0, 3:6, 4:8] = 1.0
+    out = prepare.prepare_inpaint(image, mask)
+    torch.testing.assert_close(out.soft_mask, mask_ops.resize_mask(mask, 72, 88))
+
+
+def test_prepare_follows_the_rule_reject_other_aspect() -> None:
+    with pytest.raises(mask_ops.MaskSizeError, match=r"mask is 64x64 .* must cover 128x64"):
+        prepare.prepare_inpaint(torch.rand(1, 64, 128, 3), torch.ones(1, 64, 64))
