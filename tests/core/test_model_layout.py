@@ -43,7 +43,7 @@ def test_sdxl_zero_convs_and_add_embedding() -> None:
 
 
 @pytest.mark.parametrize("name, kind", [("sd15_brushnet_config.json", "sd15"), ("sdxl_brushnet_config.json", "sdxl")])
-def test_released_configs_build_the_same_layout(host, name: str, kind: str) -> None:
+def test_released_configs_build_the_same_layout(name: str, kind: str) -> None:
     from _harness import CONFIGS_DIR
 
     cfg = json.loads((CONFIGS_DIR / name).read_text())
