@@ -23,6 +23,27 @@ def tiny_gdino():
 
 
 @pytest.fixture(scope="session")
+def tiny_tokenizer(tmp_path_factory):
+    """The tokenizer of ``tm_tiny``'s vocabulary."""
+    from brushnet_core.text_mask.loading import load_tokenizer
+
+    folder = tmp_path_factory.mktemp("vocab_tiny")
+    tm_tiny.write_vocab(str(folder))
+    return load_tokenizer(str(folder))
+
+
+@pytest.fixture(scope="session")
+def file_gdino(tmp_path_factory):
+    """The tiny GroundingDINO of the version-independent original file (same weights on transformers 4 and 5)."""
+    from brushnet_core.text_mask.loading import load_grounding_dino
+
+    folder = tmp_path_factory.mktemp("gd_file")
+    torch.save(tm_tiny.original_gdino_file(), folder / "gd.pth")
+    tm_tiny.write_vocab(str(folder))
+    return load_grounding_dino(str(folder / "gd.pth")).model
+
+
+@pytest.fixture(scope="session")
 def text_mask_models(models_dir: Path, tiny_sam, tiny_gdino) -> dict[str, Path]:
     """Original-layout .pth files and Hugging Face folders of the tiny models under models_dir."""
     from brushnet_core.text_mask.loading import load_tokenizer

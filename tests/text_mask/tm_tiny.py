@@ -53,10 +53,11 @@ def tiny_sam(seed: int = 0):
     return randomize(SamModel(cfg), seed)
 
 
-def tiny_gdino(seed: int = 0):
+def tiny_gdino(seed: int = 0, **overrides):
+    """A tiny random GroundingDINO; ``overrides``: other ``GroundingDinoConfig`` fields."""
     from transformers import GroundingDinoConfig, GroundingDinoForObjectDetection
 
-    cfg = GroundingDinoConfig(
+    fields = dict(
         d_model=32, encoder_ffn_dim=64, decoder_ffn_dim=64, encoder_layers=1, decoder_layers=2,
         encoder_attention_heads=8, decoder_attention_heads=8, num_queries=10, encoder_n_points=2, decoder_n_points=2,
         backbone_config=dict(model_type="swin", embed_dim=16, depths=[1, 1, 1, 1], num_heads=[1, 2, 2, 4],
@@ -64,6 +65,7 @@ def tiny_gdino(seed: int = 0):
         text_config=dict(model_type="bert", hidden_size=32, num_hidden_layers=1, num_attention_heads=1,
                          intermediate_size=64, vocab_size=VOCAB_SIZE, max_position_embeddings=64),
     )
+    cfg = GroundingDinoConfig(**{**fields, **overrides})
     return randomize(GroundingDinoForObjectDetection(cfg), seed, scale=0.1)
 
 
