@@ -69,10 +69,14 @@ def reference_brushnet(sd: dict, sample, t, cond, added=None, scale: float = 1.0
     return down, mid, up
 
 
-def reference_unet(unet, x, t, context, y=None, feats=None, control=None):
-    """ComfyUI's UNet walked by hand; BrushNet features added at the official places."""
+def unet_layer_runner(unet, x, t, context, y=None):
+    """``run(layer, h, out_shape)`` for one layer of ComfyUI's UNet, with the embedding of ``t`` (and ``y``)."""
     from comfy.ldm.modules.attention import SpatialTransformer
     from comfy.ldm.modules.diffusionmodules.openaimodel import ResBlock, Upsample, timestep_embedding
+
+    emb = unet.time_embed(timestep_embedding(t, unet.model_channels).to(x.dtype))
+    if y is not None:
+        emb = emb + unet.label_emb(y)
 
     def run(layer, h, out_shape=None):
         if isinstance(layer, ResBlock):
@@ -83,10 +87,15 @@ def reference_unet(unet, x, t, context, y=None, feats=None, control=None):
             return layer(h, output_shape=out_shape)
         return layer(h)
 
+    return run
+
+
+def reference_unet(unet, x, t, context, y=None, feats=None, control=None):
+    """ComfyUI's UNet walked by hand; BrushNet features added at the official places."""
+    from comfy.ldm.modules.diffusionmodules.openaimodel import Upsample
+
     down, mid, up = feats if feats is not None else (None, None, None)
-    emb = unet.time_embed(timestep_embedding(t, unet.model_channels).to(x.dtype))
-    if y is not None:
-        emb = emb + unet.label_emb(y)
+    run = unet_layer_runner(unet, x, t, context, y)
     h, hs = x, []
     for i, block in enumerate(unet.input_blocks):
         for layer in block:

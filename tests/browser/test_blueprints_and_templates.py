@@ -7,19 +7,13 @@ driven by drive_frontend.mjs in its "templates" and "blueprint" modes.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from browser.test_frontend import (ARTIFACTS, CHROMIUM, DRIVER, NODE_MODULES, RUN_TIMEOUT_S, _missing_browser_deps,
-                                   _write_inputs, queue_problems, run_problems)
+from browser._browser import ROOT, drive, queue_problems, require_browser, run_problems, write_inputs
 
-ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / "workflows").glob("*.json"))
 BLUEPRINTS = sorted((ROOT / "subgraphs").glob("*.json"))
 #: stand-in writing, server start and three CPU runs (one sampling step each) on a shared machine
@@ -28,19 +22,6 @@ DRIVER_TIMEOUT_S = 1500
 PACK = "ComfyUI-BrushEdit"  # the pack's folder name under custom_nodes: the template category
 OVERRIDES = {"KSampler": {"steps": 1}, "CutForInpaint": {"width": 128, "height": 128},
              "BrushEditTextMask": {"box_threshold": 0.0, "text_threshold": 0.0, "detection_size": 256}}
-
-
-def _run_driver(config: Path, results: Path) -> tuple[int | str, str, str]:
-    """drive_frontend.mjs with this module's time limit; on timeout its process group is ended."""
-    proc = subprocess.Popen(["node", str(DRIVER), str(config), str(results)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        stdout, stderr = proc.communicate(timeout=DRIVER_TIMEOUT_S)
-        return proc.returncode, stdout, stderr
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        stdout, stderr = proc.communicate()
-        return f"killed after {DRIVER_TIMEOUT_S} s", stdout, stderr
 
 
 def _sources(blueprint: Path) -> list:
@@ -53,11 +34,7 @@ def _sources(blueprint: Path) -> list:
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    reason = _missing_browser_deps()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI must run `bash scripts/browser_deps.sh` first")
-        pytest.skip(f"{reason} (install with `bash scripts/browser_deps.sh`)")
+    require_browser()
     from demo import example_models as em
     from demo.server import ComfyServer
     from e2e.conftest import write_text_mask_stand_ins
@@ -66,8 +43,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict:
     em.write_sd15_stand_ins(work / "models", with_lora_controlnet=False)
     write_text_mask_stand_ins(work / "models")
     server = ComfyServer(work / "models", work / "server")
-    _write_inputs(server.input_dir)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    write_inputs(server.input_dir)
     entries = [{"name": "_templates", "mode": "templates", "module": PACK}]
     entries += [{"name": f"_blueprint_{bp.stem}", "mode": "blueprint", "blueprint": bp.stem, "sources": _sources(bp),
                  "overrides": OVERRIDES} for bp in BLUEPRINTS]
@@ -79,18 +55,9 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict:
             serves_blueprints = False
         if not serves_blueprints:
             entries = entries[:1]
-        config = {"url": server.url, "artifacts_dir": str(ARTIFACTS), "node_modules": str(NODE_MODULES),
-                  "chromium": str(CHROMIUM), "timeout_s": RUN_TIMEOUT_S, "workflows": entries}
-        (work / "config.json").write_text(json.dumps(config, indent=2))
-        t0 = time.time()
-        returncode, stdout, stderr = _run_driver(work / "config.json", work / "results.json")
-        log_tail = server.log_tail(60)
-    print(stdout, stderr, sep="\n")
-    print(f"[browser] blueprints and templates: {time.time() - t0:.0f} s")
-    if not (work / "results.json").is_file():
-        pytest.fail(f"the browser driver exited {returncode} without results:\n{stdout}\n{stderr}")
-    return {"results": json.loads((work / "results.json").read_text())["workflows"], "stderr": stderr,
-            "returncode": returncode, "server_log": log_tail, "serves_blueprints": serves_blueprints}
+        run = drive(work, server, entries, DRIVER_TIMEOUT_S)
+    print(f"[browser] blueprints and templates: {run['seconds']:.0f} s")
+    return {**run, "serves_blueprints": serves_blueprints}
 
 
 def _result(run: dict, name: str) -> dict:

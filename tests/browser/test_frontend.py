@@ -10,26 +10,16 @@ Screenshots: tests/artifacts/browser/<workflow>.png. Install the browser side wi
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import subprocess
 import time
 from pathlib import Path
 from typing import Callable
 
 import pytest
-from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[2]
+from browser._browser import ARTIFACTS, ROOT, drive, queue_problems, require_browser, run_problems, write_inputs
+
 WORKFLOWS_DIR = ROOT / "workflows"
 WORKFLOWS = sorted(WORKFLOWS_DIR.glob("*.json"))
-DRIVER = Path(__file__).with_name("drive_frontend.mjs")
-ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
-EXAMPLES = ROOT / "tests" / "data" / "examples"
-CHROMIUM = Path(os.environ.get("BRUSHEDIT_CHROMIUM", "/usr/bin/chromium"))
-NODE_MODULES = Path(os.environ.get("BRUSHEDIT_NODE_MODULES", ROOT / ".host" / "node" / "node_modules"))
-RUN_TIMEOUT_S = 300  # one workflow's run
 DRIVER_TIMEOUT_S = 840  # the whole browser session, under pytest's 900 s
 # Set in the page through the widgets before queueing: CPU-quick runs that still sample.
 OVERRIDES = {"KSampler": {"steps": 2}, "KSamplerAdvanced": {"steps": 2},
@@ -37,29 +27,6 @@ OVERRIDES = {"KSampler": {"steps": 2}, "KSamplerAdvanced": {"steps": 2},
 MODEL_EXTENSIONS = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft")
 BROKEN_CHECKPOINT = "broken_stand_in.safetensors"
 SELF_CHECK_SOURCE = "sd15_brushnet_inpaint.json"
-
-
-def _missing_browser_deps() -> str | None:
-    node = shutil.which("node")
-    if not CHROMIUM.is_file() or not os.access(CHROMIUM, os.X_OK):
-        return f"chromium not found at {CHROMIUM}"
-    if node is None:
-        return "node not found on PATH"
-    if not (NODE_MODULES / "playwright-core" / "package.json").is_file():
-        return f"playwright-core not installed in {NODE_MODULES}"
-    return None
-
-
-def _write_inputs(input_dir: Path) -> None:
-    """Small crops of the example photos under the names the workflows load."""
-    from demo import example_models as em
-
-    input_dir.mkdir(parents=True, exist_ok=True)
-    pairs = [(EXAMPLES / "test_image.jpg", EXAMPLES / "test_mask.jpg", em.EXAMPLE_IMAGE, em.EXAMPLE_MASK, (128, 128)),
-             (EXAMPLES / "example_4.jpeg", EXAMPLES / "example_4_mask.jpg", em.LARGE_IMAGE, em.LARGE_MASK, (256, 160))]
-    for image, mask, image_name, mask_name, size in pairs:
-        Image.open(image).convert("RGB").resize(size, Image.LANCZOS).save(input_dir / image_name)
-        Image.open(mask).convert("RGB").resize(size, Image.NEAREST).save(input_dir / mask_name)
 
 
 def _combo_values(object_info: dict) -> set[str]:
@@ -165,69 +132,10 @@ def load_problems(res: dict) -> list[str]:
     return out
 
 
-def _only_missing_models(body: dict, missing_models: list[str]) -> bool:
-    """True when every validation error names one of `missing_models` (a model file the server lacks)."""
-    errors = [e for node in (body.get("node_errors") or {}).values() for e in node.get("errors", [])]
-    return bool(errors) and all(
-        e.get("extra_info", {}).get("received_value") in missing_models
-        or any(m in str(e.get("details", "")) for m in missing_models) for e in errors)
-
-
-def queue_problems(res: dict, missing_models: list[str] = ()) -> list[str]:
-    """Validation errors the server gave when the page queued the workflow.
-
-    With `missing_models` (validate-only mode) errors about those files are expected, and an
-    accepted prompt (stopped at once by the driver) passed validation.
-    """
-    queue = res.get("queue")
-    if queue is None:
-        return [f"the page did not queue the workflow ({res.get('driver_error', 'no queue response')})"]
-    body = queue.get("body")
-    if queue.get("status") == 200 and isinstance(body, dict) and not body.get("node_errors"):
-        if res.get("interrupted") or not res.get("dialogs_after_queue"):
-            return []
-        return [f"dialogs after queue: {res['dialogs_after_queue']}"]
-    if missing_models and isinstance(body, dict) and _only_missing_models(body, list(missing_models)):
-        return []
-    return [f"queue rejected ({queue.get('status')}): {json.dumps(body)[:3000]}"]
-
-
-def run_problems(res: dict) -> list[str]:
-    """A run that failed, or finished without its output image shown in the output nodes."""
-    ex = res.get("execution")
-    if ex is None:
-        return ["the workflow did not run (see the queue result)"]
-    if ex.get("status") != "success":
-        errs = [f"{e.get('node_type')} (node {e.get('node_id')}): {e.get('exception_message', '').strip()}"
-                for e in ex.get("errors", [])]
-        return [f"execution {ex.get('status')}: {errs}"]
-    previews = res.get("previews") or []
-    if not previews or not all(p["images"] and all(i["width"] > 0 for i in p["images"]) for p in previews):
-        return [f"no output image shown in the output nodes: {previews}"]
-    return []
-
-
-def _run_driver(config: Path, results: Path) -> tuple[int | str, str, str]:
-    """Run drive_frontend.mjs; on timeout end its process group (node and its Chromium)."""
-    proc = subprocess.Popen(["node", str(DRIVER), str(config), str(results)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        stdout, stderr = proc.communicate(timeout=DRIVER_TIMEOUT_S)
-        return proc.returncode, stdout, stderr
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        stdout, stderr = proc.communicate()
-        return f"killed after {DRIVER_TIMEOUT_S} s", stdout, stderr
-
-
 @pytest.fixture(scope="module")
 def frontend_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Start one ComfyUI server and run the browser over every workflow (and the self-check copies)."""
-    reason = _missing_browser_deps()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI must run `bash scripts/browser_deps.sh` first")
-        pytest.skip(f"{reason} (install with `bash scripts/browser_deps.sh`)")
+    require_browser()
     from demo import example_models as em
     from demo.server import ComfyServer
 
@@ -237,8 +145,7 @@ def frontend_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     (work / "models" / "checkpoints" / BROKEN_CHECKPOINT).write_bytes(b"this is not a safetensors file")
     t_models = time.time() - t0
     server = ComfyServer(work / "models", work / "server")
-    _write_inputs(server.input_dir)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    write_inputs(server.input_dir)
     with server:
         object_info = server.get("/object_info")
         plans = {wf.stem: _plan(wf, object_info) for wf in WORKFLOWS}
@@ -247,21 +154,10 @@ def frontend_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
         if (WORKFLOWS_DIR / SELF_CHECK_SOURCE).is_file():
             entries += [{"name": f"_selfcheck_{name}", "path": str(path), "mode": mode, "overrides": OVERRIDES}
                         for name, (path, mode) in _self_check_workflows(work).items()]
-        config = {"url": server.url, "artifacts_dir": str(ARTIFACTS), "node_modules": str(NODE_MODULES),
-                  "chromium": str(CHROMIUM), "timeout_s": RUN_TIMEOUT_S, "workflows": entries}
-        (work / "config.json").write_text(json.dumps(config, indent=2))
-        t1 = time.time()
-        returncode, stdout, stderr = _run_driver(work / "config.json", work / "results.json")
-        t_browser = time.time() - t1
-        log_tail = server.log_tail(60)
-    print(stdout, stderr, sep="\n")
+        run = drive(work, server, entries, DRIVER_TIMEOUT_S)
     print(f"[browser] stand-in models {t_models:.0f} s, server start {server.startup_seconds:.0f} s, "
-          f"browser {t_browser:.0f} s; screenshots in {ARTIFACTS}; server log {server.log_path}")
-    results_path = work / "results.json"
-    if not results_path.is_file():
-        pytest.fail(f"the browser driver exited {returncode} without results:\n{stdout}\n{stderr}")
-    return {"results": json.loads(results_path.read_text())["workflows"], "plans": plans,
-            "returncode": returncode, "stderr": stderr, "server_log": log_tail}
+          f"browser {run['seconds']:.0f} s; screenshots in {ARTIFACTS}; server log {server.log_path}")
+    return {**run, "plans": plans}
 
 
 def _result(run: dict, name: str) -> dict:

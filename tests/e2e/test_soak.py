@@ -1,4 +1,4 @@
-"""The soak benchmark (benchmarks/soak.py) reduced for CI: 13 mixed graphs on the session's real server.
+"""The soak benchmark (benchmarks/soak/) reduced for CI: 13 mixed graphs on the session's real server.
 
 Two cycles of SD1.5 BrushNet, PowerPaint, text to mask, SDXL BrushNet (a model switch), planner, and
 crop + blend, ``POST /free`` after each cycle, then the first graph again. Checked: every graph runs,
@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from benchmarks import soak
+from benchmarks.soak import graphs, models, runs
 
 KINDS = ("sd15", "powerpaint", "text_mask", "sdxl", "planner", "crop_blend")
 CYCLES = 2
@@ -21,20 +21,20 @@ CYCLES = 2
 
 @pytest.mark.timeout(5400)  # 13 graphs with an SDXL switch: minutes on a quiet machine, an hour on a loaded one
 def test_reduced_soak(server, sdxl_models, e2e_models) -> None:
-    soak.write_powerpaint_models(e2e_models)
-    soak.free(server)  # start clean: nothing cached or loaded by earlier tests
-    order = soak.schedule(CYCLES, KINDS)
+    models.write_powerpaint_models(e2e_models)
+    runs.free(server)  # start clean: nothing cached or loaded by earlier tests
+    order = graphs.schedule(CYCLES, KINDS)
     assert len(order) == 13
     t0 = time.time()
-    runs, frees = [], []
+    done, frees = [], []
     for i, kind in enumerate(order, start=1):
-        run = soak.run_graph(server, i, kind, soak.GRAPHS[kind](), timeout=900)
+        run = runs.run_graph(server, i, kind, graphs.GRAPHS[kind](), timeout=900)
         print(f"[soak-ci] {i:2d} {kind:10s} {run.seconds:6.1f} s RSS {run.rss / 2**20:7.1f} MiB "
               f"{'ok' if run.ok else run.error[:100]}")
-        runs.append(run)
+        done.append(run)
         if i % len(KINDS) == 0:
-            frees.append(soak.free(server))
-    report = soak.summarize(runs, frees, server.log_path.read_text(errors="replace"))
+            frees.append(runs.free(server))
+    report = runs.summarize(done, frees, server.log_path.read_text(errors="replace"))
     print(f"[soak-ci] {time.time() - t0:.0f} s; " + json.dumps({k: v for k, v in report.items() if k != "plateau"}))
     assert not report["failed_unexpectedly"], report["failed_unexpectedly"]
     assert not report["leak_warnings"], report["leak_warnings"]

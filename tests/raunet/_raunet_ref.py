@@ -4,40 +4,31 @@ Written from the HiDiffusion method (RAU-Net: Res-Down = 3x3 conv with dilation 
 padding 2; Res-Up = the upsampler interpolating to its skip's size; cross-attention part =
 2x2 average pooling (ceil mode) after the first res+attn block of the cross-attention down block,
 bicubic restore before the last res+attn block of the matching up block) and the block indices the
-earlier ComfyUI-BrushNet pack used. It shares no code with brushnet_core.raunet.
+earlier ComfyUI-BrushNet pack used. It shares no code with brushnet_core.raunet; the
+layer runner is the BrushNet reference's (tests/_reference.py).
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
+from _reference import unet_layer_runner
+
 #: (Res-Down input block, pooled input block, restored-before output block) per architecture
 BLOCKS = {"sd15": (3, 4, 8), "sdxl": (6, 4, 5)}
 
 
 def reference_unet(unet, kind: str, x, t, context, y=None, du: bool = False, xa: bool = False, control=None):
-    from comfy.ldm.modules.attention import SpatialTransformer
-    from comfy.ldm.modules.diffusionmodules.openaimodel import Downsample, ResBlock, Upsample, timestep_embedding
+    from comfy.ldm.modules.diffusionmodules.openaimodel import Downsample
 
     du_block, xa_in, xa_out = BLOCKS[kind]
-
-    def run(layer, h, out_shape=None):
-        if isinstance(layer, ResBlock):
-            return layer(h, emb)
-        if isinstance(layer, SpatialTransformer):
-            return layer(h, context, transformer_options={})
-        if isinstance(layer, Upsample):
-            return layer(h, output_shape=out_shape)
-        return layer(h)
+    run = unet_layer_runner(unet, x, t, context, y)
 
     def fit(c, like):
         if c.shape[-2:] != like.shape[-2:]:
             c = F.interpolate(c, size=like.shape[-2:], mode="bicubic")
         return c
 
-    emb = unet.time_embed(timestep_embedding(t, unet.model_channels).to(x.dtype))
-    if y is not None:
-        emb = emb + unet.label_emb(y)
     h, hs = x, []
     for i, block in enumerate(unet.input_blocks):
         for layer in block:
