@@ -9,14 +9,13 @@ or, when it gives none, from the instruction's position words as in the rule-bas
 """
 from __future__ import annotations
 
-import json
 import logging
-import os
 from typing import Any, Callable, Optional
 
 import torch
 
 from .backend import CancelCheck, ChatPlanner, Turn, no_cancel
+from .local_model import Manager, generate, managed, offline_folder, read_model_type, torch_dtype
 from .parse import plan_from_answer
 from .plan import EditPlan, PlannerError
 from .prompts import TEXT_SYSTEM_PROMPT, text_plan_prompt
@@ -24,47 +23,11 @@ from .rules import addition_box
 
 log = logging.getLogger("BrushEdit.planner")
 
-_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
 #: model_type values of vision-language folders: these belong to the local Qwen-VL backend.
 _VISION_TYPES = {"qwen2_vl", "qwen2_5_vl", "qwen3_vl", "qwen3_vl_moe", "llava", "llava_next", "idefics3",
                  "smolvlm", "mllama", "paligemma", "gemma3", "internvl", "florence2"}
 
-#: manager(model) -> ensure_loaded() -> device; the ComfyUI node passes one built on ModelPatcher.
-Manager = Callable[[torch.nn.Module], Callable[[], torch.device]]
-
-
-def read_model_type(path: str) -> str:
-    cfg_path = os.path.join(path, "config.json")
-    try:
-        with open(cfg_path, encoding="utf-8") as fh:
-            return str(json.load(fh).get("model_type", ""))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise FileNotFoundError(f"cannot read {cfg_path}: {exc}") from None
-
-
-def cancel_criteria(check: CancelCheck) -> tuple[Any, Any]:
-    """(criterion, StoppingCriteriaList) calling ``check`` after every generated token.
-
-    When ``check`` raises, generation stops at that token and the exception is kept on the criterion
-    (``.error``) for the caller to re-raise after ``generate`` returns.
-    """
-    from transformers import StoppingCriteria, StoppingCriteriaList
-
-    class _Cancel(StoppingCriteria):
-        def __init__(self) -> None:
-            self.error: Optional[BaseException] = None
-
-        def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
-            if self.error is None:
-                try:
-                    check()
-                except Exception as exc:  # noqa: BLE001 - re-raised after generate returns
-                    self.error = exc
-            return torch.full((input_ids.shape[0],), self.error is not None, dtype=torch.bool,
-                              device=input_ids.device)
-
-    criterion = _Cancel()
-    return criterion, StoppingCriteriaList([criterion])
+__all__ = ["LLMPlanner", "Manager", "load_llm_planner", "read_model_type"]
 
 
 class LLMPlanner(ChatPlanner):
@@ -119,13 +82,7 @@ class LLMPlanner(ChatPlanner):
         pad = self.tokenizer.pad_token_id
         if pad is None:
             pad = self.tokenizer.eos_token_id
-        check()
-        criterion, stopping = cancel_criteria(check)
-        out = self.model.generate(**batch, max_new_tokens=self.max_new_tokens, do_sample=False,
-                                  stopping_criteria=stopping, pad_token_id=pad)
-        if criterion.error is not None:
-            raise criterion.error
-        new_tokens = out[:, batch["input_ids"].shape[1]:]
+        new_tokens = generate(self.model, batch, self.max_new_tokens, check, pad_token_id=pad)
         return self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)[0].strip()
 
 
@@ -140,15 +97,12 @@ def load_llm_planner(path: str, dtype: Any = "float32", max_new_tokens: int = 25
             f"{path} is a vision-language model ({model_type}); load it with BrushEdit Planner Backend "
             "(local Qwen-VL), or pick a text-only instruct model (e.g. Qwen2.5-1.5B-Instruct) here"
         )
-    torch_dtype = _DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype
+    dtype = torch_dtype(dtype)
     try:
-        tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
-        model = transformers.AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=torch_dtype)
-    except OSError as exc:
-        raise FileNotFoundError(
-            f"could not load the model folder {path} offline: {exc}. It needs config.json, the weights "
-            "(*.safetensors), the tokenizer files and a chat template (an *Instruct* model)."
-        ) from None
+        with offline_folder(path, "config.json, the weights (*.safetensors), the tokenizer files and a chat "
+                                  "template (an *Instruct* model)"):
+            tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+            model = transformers.AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=dtype)
     except (ValueError, KeyError) as exc:
         raise PlannerError(
             f"transformers {transformers.__version__} cannot load {path} ({model_type or 'no model_type'}) as a "
@@ -159,8 +113,5 @@ def load_llm_planner(path: str, dtype: Any = "float32", max_new_tokens: int = 25
             f"{path} has no chat template (tokenizer_config.json 'chat_template' or chat_template.jinja); "
             "use the *Instruct* version of the model"
         )
-    model.eval()
-    ensure = manager(model) if manager is not None else None
-    name = os.path.basename(path.rstrip("/\\"))
-    log.info("[BrushEdit] loaded local text planner %s (%s, %s)", name, model_type, torch_dtype)
+    ensure, name = managed(model, manager, path, "text planner", f"{model_type}, {dtype}")
     return LLMPlanner(model, tokenizer, max_new_tokens, ensure, name=name)

@@ -7,17 +7,13 @@ processor's ``image_grid_thw`` and convert back to the original image.
 """
 from __future__ import annotations
 
-import json
-import logging
-import os
 from typing import Any, Callable, Optional
 
 import torch
 
 from .backend import CancelCheck, ChatPlanner, SYSTEM_PROMPT, Turn, no_cancel
+from .local_model import Manager, generate, managed, offline_folder, read_model_type, torch_dtype
 from .plan import PlannerError
-
-log = logging.getLogger("BrushEdit.planner")
 
 #: model_type in config.json -> (transformers class name, box convention)
 FAMILIES: dict[str, tuple[str, str]] = {
@@ -26,20 +22,12 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "qwen3_vl": ("Qwen3VLForConditionalGeneration", "norm1000"),
     "qwen3_vl_moe": ("Qwen3VLMoeForConditionalGeneration", "norm1000"),
 }
-_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
-
-#: manager(model) -> ensure_loaded() -> device; the ComfyUI node passes one built on ModelPatcher.
-Manager = Callable[[torch.nn.Module], Callable[[], torch.device]]
+__all__ = ["FAMILIES", "Manager", "VLMPlanner", "detect_family", "load_vlm_planner"]
 
 
 def detect_family(path: str) -> str:
     """The model family from ``config.json``'s ``model_type``."""
-    cfg_path = os.path.join(path, "config.json")
-    try:
-        with open(cfg_path, encoding="utf-8") as fh:
-            model_type = json.load(fh).get("model_type", "")
-    except (OSError, json.JSONDecodeError) as exc:
-        raise FileNotFoundError(f"cannot read {cfg_path}: {exc}") from None
+    model_type = read_model_type(path)
     if model_type not in FAMILIES:
         raise ValueError(
             f"{path} is a {model_type or 'unknown'!r} model; the local planner supports "
@@ -47,32 +35,6 @@ def detect_family(path: str) -> str:
             "(e.g. vLLM/Ollama/LM Studio) for other models."
         )
     return model_type
-
-
-def cancel_stopping_criteria(check: CancelCheck):
-    """A transformers StoppingCriteriaList that calls ``check`` after every generated token.
-
-    When the check raises, generation stops at that token and the exception is kept on the
-    criterion (``.error``); the caller re-raises it after ``generate`` returns, so the cancel reaches
-    the caller even if a generation wrapper would swallow exceptions from stopping criteria.
-    """
-    from transformers import StoppingCriteria, StoppingCriteriaList
-
-    class CancelCriterion(StoppingCriteria):
-        def __init__(self) -> None:
-            self.error: Optional[BaseException] = None
-
-        def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
-            if self.error is None:
-                try:
-                    check()
-                except Exception as exc:  # noqa: BLE001 - re-raised by the caller after generate
-                    self.error = exc
-            return torch.full((input_ids.shape[0],), self.error is not None, dtype=torch.bool,
-                              device=input_ids.device)
-
-    criterion = CancelCriterion()
-    return criterion, StoppingCriteriaList([criterion])
 
 
 class VLMPlanner(ChatPlanner):
@@ -128,13 +90,7 @@ class VLMPlanner(ChatPlanner):
         dtype = next(self.model.parameters()).dtype
         batch = {k: (v.to(device, dtype) if k.startswith("pixel_values") else v.to(device))
                  for k, v in inputs.items() if isinstance(v, torch.Tensor)}
-        check()
-        criterion, stopping = cancel_stopping_criteria(check)
-        out = self.model.generate(**batch, max_new_tokens=self.max_new_tokens, do_sample=False,
-                                  stopping_criteria=stopping)
-        if criterion.error is not None:
-            raise criterion.error
-        new_tokens = out[:, batch["input_ids"].shape[1]:]
+        new_tokens = generate(self.model, batch, self.max_new_tokens, check)
         return self.processor.batch_decode(new_tokens, skip_special_tokens=True)[0].strip()
 
 
@@ -151,19 +107,12 @@ def load_vlm_planner(path: str, family: str = "auto", dtype: Any = "float32", ma
     if cls is None:
         raise ImportError(f"transformers {transformers.__version__} has no {cls_name}; upgrade transformers "
                           "to load this model family")
-    torch_dtype = _DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype
-    try:
+    dtype = torch_dtype(dtype)
+    with offline_folder(path, "config.json, the weights, the tokenizer files, preprocessor_config.json and "
+                              "chat_template(.json/.jinja)"):
         processor = transformers.AutoProcessor.from_pretrained(path, local_files_only=True)
-        model = cls.from_pretrained(path, local_files_only=True, dtype=torch_dtype)
-    except OSError as exc:
-        raise FileNotFoundError(
-            f"could not load the model folder {path} offline: {exc}. It needs config.json, the weights, "
-            "the tokenizer files, preprocessor_config.json and chat_template(.json/.jinja)."
-        ) from None
+        model = cls.from_pretrained(path, local_files_only=True, dtype=dtype)
     if getattr(processor, "chat_template", None) is None:
         raise PlannerError(f"{path} has no chat template; copy chat_template.json from the original repository")
-    model.eval()
-    ensure = manager(model) if manager is not None else None
-    log.info("[BrushEdit] loaded local planner %s (%s, %s)", os.path.basename(path.rstrip("/\\")), found, torch_dtype)
-    return VLMPlanner(model, processor, found, max_new_tokens, max_image_side, ensure,
-                      name=os.path.basename(path.rstrip("/\\")))
+    ensure, name = managed(model, manager, path, "planner", f"{found}, {dtype}")
+    return VLMPlanner(model, processor, found, max_new_tokens, max_image_side, ensure, name=name)

@@ -9,73 +9,20 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from pathlib import Path
-from typing import Callable
 
 import pytest
 import torch
 from PIL import Image
 
 import _harness
+from _cancel import CancelButton, hold_until_cancelled, model_management, run_cancelled
 from fake_openai import Reply, completion
-from tiny_qwen import build_tiny_qwen2_vl
 
 EXAMPLE = "example_1.jpg"
 VLM_NAME = "tiny-qwen2-vl"
 ANSWER = '{"category": "remove", "object": "vase", "target_caption": "a bare table", "box": null}'
 #: Cancel must take effect within this many seconds of being pressed.
 PROMPT_LIMIT_S = 2.0
-
-
-def _mm():
-    import comfy.model_management as mm
-
-    return mm
-
-
-class CancelButton:
-    """Presses ComfyUI's Cancel from a timer thread ``delay`` seconds after ``trigger()`` becomes true.
-
-    On exit the thread is stopped and the interrupt flag is cleared, whatever happened.
-    """
-
-    def __init__(self, trigger: Callable[[], object], delay: float = 0.5) -> None:
-        self.trigger, self.delay = trigger, delay
-        self.pressed_at: float | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="test cancel button", daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            if self.trigger():
-                if not self._stop.wait(self.delay):
-                    self.pressed_at = time.monotonic()
-                    _mm().interrupt_current_processing(True)
-                return
-            self._stop.wait(0.01)
-
-    def __enter__(self) -> "CancelButton":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        _mm().interrupt_current_processing(False)
-
-
-def _run_cancelled(prompt: dict, button: CancelButton) -> tuple[float, dict | None]:
-    """Run ``prompt``; (seconds from the Cancel press to the end, the execution_interrupted message)."""
-    with button:
-        try:
-            _harness.run_prompt(prompt)
-        except _harness.PromptFailed:
-            pass
-        end = time.monotonic()
-    interrupted = [d for e, d in _harness._executor.status_messages if e == "execution_interrupted"]
-    errors = [d.get("exception_message") for e, d in _harness._executor.status_messages if e == "execution_error"]
-    assert button.pressed_at is not None, f"the run ended before Cancel was pressed (errors: {errors})"
-    return end - button.pressed_at, (interrupted[0] if interrupted else None)
 
 
 @pytest.fixture
@@ -110,7 +57,7 @@ def test_cancel_pressed_during_planner_http(example_image, openai_server):
     """The server takes 30 s to answer; Cancel 0.5 s into the wait ends the planner node at once."""
     openai_server.script = [Reply(200, completion(ANSWER), delay=30.0)]
     button = CancelButton(lambda: openai_server.requests, delay=0.5)
-    seconds, interrupted = _run_cancelled(_planner_graph(_http_node(openai_server)), button)
+    seconds, interrupted = run_cancelled(_planner_graph(_http_node(openai_server)), button)
     assert interrupted is not None, "the run was not reported as interrupted"
     assert interrupted["node_id"] == "2", f"interrupted at node {interrupted['node_id']}, not in the planner"
     assert seconds < PROMPT_LIMIT_S, f"the planner ignored Cancel for {seconds:.1f}s"
@@ -125,7 +72,7 @@ def test_cancel_pressed_during_retry_backoff(openai_server):
     """HTTP 503, then a 30 s backoff before the retry: Cancel during the backoff stops it."""
     from brushnet_core.planner.http_backend import HTTPPlanner, HTTPPlannerConfig
 
-    mm = _mm()
+    mm = model_management()
     compat = _harness.pack_module("nodes.compat")
     openai_server.script = [Reply(503, "busy")]
     planner = HTTPPlanner(HTTPPlannerConfig(base_url=openai_server.base_url, model="m", timeout_s=10.0,
@@ -140,14 +87,6 @@ def test_cancel_pressed_during_retry_backoff(openai_server):
 
 # ------------------------------------------------------------------------------------------- local VLM
 
-@pytest.fixture(scope="module")
-def tiny_vlm(models_dir: Path) -> Path:
-    path = models_dir / "LLM" / VLM_NAME
-    if not (path / "config.json").exists():
-        build_tiny_qwen2_vl(path)
-    return path
-
-
 class _SlowForwards:
     """Counts the VLM's forward calls (one per generated token); the ``hold_at``-th call waits for Cancel,
     as a real model's token would take time while the user presses the button."""
@@ -160,9 +99,7 @@ class _SlowForwards:
             return
         self.calls += 1
         if self.calls == self.hold_at:
-            deadline = time.monotonic() + 5.0
-            while not _mm().processing_interrupted() and time.monotonic() < deadline:
-                time.sleep(0.01)
+            hold_until_cancelled()
 
 
 def test_cancel_during_vlm_generation(tiny_vlm, example_image):
@@ -171,7 +108,7 @@ def test_cancel_during_vlm_generation(tiny_vlm, example_image):
     forwards = _SlowForwards("Qwen2VLForConditionalGeneration", hold_at=2)  # after the first tokens
     handle = torch.nn.modules.module.register_module_forward_pre_hook(forwards)
     try:
-        seconds, interrupted = _run_cancelled(_planner_graph(node), CancelButton(lambda: forwards.calls >= 2))
+        seconds, interrupted = run_cancelled(_planner_graph(node), CancelButton(lambda: forwards.calls >= 2))
     finally:
         handle.remove()
     assert interrupted is not None, f"the run was not reported as interrupted ({forwards.calls} forwards)"

@@ -20,16 +20,8 @@ NAME = "tiny-qwen2-llm"
 
 
 @pytest.fixture(scope="module")
-def tiny_path(models_dir: Path) -> Path:
-    path = models_dir / "LLM" / NAME
-    if not (path / "config.json").exists():
-        build_tiny_llm(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def planner(tiny_path: Path) -> LLMPlanner:
-    return load_llm_planner(str(tiny_path), max_new_tokens=6)
+def planner(tiny_llm: Path) -> LLMPlanner:
+    return load_llm_planner(str(tiny_llm), max_new_tokens=6)
 
 
 def _img(w=640, h=480) -> Image.Image:
@@ -47,12 +39,12 @@ def _answer_with(planner: LLMPlanner, answer: str, calls: list):
     return generate
 
 
-def test_loads_offline_without_network(tiny_path, monkeypatch):
+def test_loads_offline_without_network(tiny_llm, monkeypatch):
     def deny(*_a, **_k):
         raise AssertionError("network access while loading")
 
     monkeypatch.setattr(socket.socket, "connect", deny)
-    loaded = load_llm_planner(str(tiny_path), max_new_tokens=4)
+    loaded = load_llm_planner(str(tiny_llm), max_new_tokens=4)
     assert loaded.name == f"llm:{NAME}" and loaded.box_convention == "norm1000"
 
 
@@ -174,17 +166,17 @@ def example_2(examples_dir):
     shutil.copy(examples_dir / "example_2.jpg", f"{folder_paths.get_input_directory()}/example_2.jpg")
 
 
-def test_local_llm_node_runs_under_comfy_model_management(tiny_path, example_2):
+def test_local_llm_node_runs_under_comfy_model_management(tiny_llm, example_2):
     # a random model cannot plan: the error proves load -> ModelPatcher -> generate -> parse -> repair ran
     with pytest.raises(_harness.PromptFailed, match=rf"planner \(llm:{NAME}\) gave no usable plan after 2 tries"):
         _harness.run_prompt(_graph("remove the dog"))
 
 
-def test_local_llm_node_plans_other_languages(tiny_path, example_2, monkeypatch):
+def test_local_llm_node_plans_other_languages(tiny_llm, example_2, monkeypatch):
     """Through the real executor: the model's answer becomes the planner node's outputs."""
     import transformers
 
-    tokenizer = transformers.AutoTokenizer.from_pretrained(str(tiny_path), local_files_only=True)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(tiny_llm), local_files_only=True)
     answer = '{"category": "remove", "object": "dog", "target_caption": "an empty lawn", "box": null, ' \
              '"confidence": 0.92}'
     tokens = tokenizer(answer, return_tensors="pt", add_special_tokens=False)["input_ids"]

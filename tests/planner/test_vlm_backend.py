@@ -11,22 +11,14 @@ from PIL import Image
 import _harness
 from brushnet_core.planner.plan import PlanParseError
 from brushnet_core.planner.vlm_backend import VLMPlanner, detect_family, load_vlm_planner
-from tiny_qwen import GOLDEN, build_tiny_qwen2_vl, golden_chat
+from tiny_qwen import GOLDEN, golden_chat
 
 NAME = "tiny-qwen2-vl"
 
 
 @pytest.fixture(scope="module")
-def tiny_path(models_dir: Path) -> Path:
-    path = models_dir / "LLM" / NAME
-    if not (path / "config.json").exists():
-        build_tiny_qwen2_vl(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def planner(tiny_path: Path) -> VLMPlanner:
-    return load_vlm_planner(str(tiny_path), max_new_tokens=6, max_image_side=256)
+def planner(tiny_vlm: Path) -> VLMPlanner:
+    return load_vlm_planner(str(tiny_vlm), max_new_tokens=6, max_image_side=256)
 
 
 def _img(w=320, h=240) -> Image.Image:
@@ -44,12 +36,12 @@ def _answer_with(planner: VLMPlanner, answer: str, calls: list):
     return generate
 
 
-def test_loads_offline_without_network(tiny_path, monkeypatch):
+def test_loads_offline_without_network(tiny_vlm, monkeypatch):
     def deny(*_a, **_k):
         raise AssertionError("network access while loading")
 
     monkeypatch.setattr(socket.socket, "connect", deny)
-    loaded = load_vlm_planner(str(tiny_path), max_new_tokens=4)
+    loaded = load_vlm_planner(str(tiny_vlm), max_new_tokens=4)
     assert loaded.family == "qwen2_vl" and loaded.box_convention == "norm1000"
 
 
@@ -67,8 +59,8 @@ def test_published_folder_gives_the_recorded_prompt_pixels_logits_and_answer(pla
     assert got["answer"] == want["answer"]
 
 
-def test_folder_holds_only_the_published_files(tiny_path):
-    assert sorted(p.name for p in tiny_path.iterdir()) == [
+def test_folder_holds_only_the_published_files(tiny_vlm):
+    assert sorted(p.name for p in tiny_vlm.iterdir()) == [
         "chat_template.json", "config.json", "generation_config.json", "merges.txt", "model.safetensors",
         "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json"]
 
@@ -126,12 +118,12 @@ def test_unsupported_model_type_is_named(tmp_path):
         detect_family(str(tmp_path))
 
 
-def test_family_mismatch_is_an_error(tiny_path):
+def test_family_mismatch_is_an_error(tiny_vlm):
     with pytest.raises(ValueError, match="is a 'qwen2_vl' model but family 'qwen3_vl'"):
-        load_vlm_planner(str(tiny_path), family="qwen3_vl")
+        load_vlm_planner(str(tiny_vlm), family="qwen3_vl")
 
 
-def test_local_vlm_node_runs_under_comfy_model_management(tiny_path, examples_dir):
+def test_local_vlm_node_runs_under_comfy_model_management(tiny_vlm, examples_dir):
     import shutil
 
     import folder_paths

@@ -7,51 +7,14 @@ running any further model stage.
 """
 from __future__ import annotations
 
-import threading
-import time
 from collections import Counter
-from typing import Callable
 
 import torch
 
-import _harness
+from _cancel import CancelButton, hold_until_cancelled, run_cancelled
 
 DINO, SAM_ENCODER, SAM = "GroundingDinoForObjectDetection", "SamVisionEncoder", "SamModel"
 PROMPT_LIMIT_S = 2.0
-
-
-def _mm():
-    import comfy.model_management as mm
-
-    return mm
-
-
-class CancelButton:
-    """Presses Cancel from a timer thread ``delay`` s after ``trigger()`` is true; clears the flag on exit."""
-
-    def __init__(self, trigger: Callable[[], object], delay: float = 0.5) -> None:
-        self.trigger, self.delay = trigger, delay
-        self.pressed_at: float | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="test cancel button", daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            if self.trigger():
-                if not self._stop.wait(self.delay):
-                    self.pressed_at = time.monotonic()
-                    _mm().interrupt_current_processing(True)
-                return
-            self._stop.wait(0.01)
-
-    def __enter__(self) -> "CancelButton":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        _mm().interrupt_current_processing(False)
 
 
 class StageRecorder:
@@ -68,9 +31,7 @@ class StageRecorder:
             return
         self.calls[name] += 1
         if name == self.hold and self.calls[name] == 1:
-            deadline = time.monotonic() + 5.0
-            while not _mm().processing_interrupted() and time.monotonic() < deadline:
-                time.sleep(0.01)
+            hold_until_cancelled()
 
 
 def _graph() -> dict:
@@ -94,19 +55,10 @@ def _run_cancelled(hold: str) -> tuple[float, dict | None, Counter]:
     stages = StageRecorder(hold)
     handle = torch.nn.modules.module.register_module_forward_pre_hook(stages)
     try:
-        with CancelButton(lambda: stages.calls[hold] >= 1) as button:
-            try:
-                _harness.run_prompt(_graph())
-            except _harness.PromptFailed:
-                pass
-            end = time.monotonic()
+        seconds, interrupted = run_cancelled(_graph(), CancelButton(lambda: stages.calls[hold] >= 1))
     finally:
         handle.remove()
-    messages = _harness._executor.status_messages
-    interrupted = [d for e, d in messages if e == "execution_interrupted"]
-    errors = [d.get("exception_message") for e, d in messages if e == "execution_error"]
-    assert button.pressed_at is not None, f"the run ended before Cancel was pressed (errors: {errors})"
-    return end - button.pressed_at, (interrupted[0] if interrupted else None), stages.calls
+    return seconds, interrupted, stages.calls
 
 
 def test_cancel_during_text_mask_detection(text_mask_models, input_image):
