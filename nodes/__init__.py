@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from comfy_api.latest import ComfyExtension, io
 
-from .folders import register_model_folders
+from .glue.folders import register_model_folders
 from . import apply, compat, image_tools, loader, planner, powerpaint, prefill, raunet, regions, text_mask
 
 

@@ -1,75 +1,13 @@
 """The `BrushNet` node: turns any SD1.5/SDXL model into a BrushNet inpainter (earlier pack's interface)."""
 from __future__ import annotations
 
-import logging
-import os
-
 from comfy_api.latest import io
 
-import comfy.model_management as mm
-
-from ..brushnet_core.branch.config import SD15, SDXL
-from ..brushnet_core.branch.injection import FeatureSlot, IncompatibleModelError, make_plan
-from ..brushnet_core.branch.model import BrushNetModel
-from ..brushnet_core.image.prepare import DEFAULT_MAX_PIXELS, conditioning_latent, output_latent, prepare_inpaint
-from ..brushnet_core.branch.runner import ActiveWindow, BrushNetRunner
-from .brushnet_patch import add_conditioning, attach_brushnet
-from .types import BrushNetModelType
-
-log = logging.getLogger("BrushEdit")
-
-
-def base_model_kind(model) -> str:
-    """'sd15', 'sdxl' or the model class name, for messages."""
-    import comfy.model_base as mb
-
-    inner = model.model
-    if isinstance(inner, mb.SDXL):
-        return SDXL
-    if type(inner) is mb.BaseModel and getattr(inner, "adm_channels", 0) in (0, None):
-        return SD15
-    return type(inner).__name__
-
-
-def check_pairing(model, brushnet: BrushNetModel):
-    """Validate the base model for this BrushNet; return the injection plan."""
-    kind = base_model_kind(model)
-    unet = model.get_model_object("diffusion_model")
-    in_ch = getattr(unet, "in_channels", 4)
-    if in_ch != 4:
-        raise IncompatibleModelError(
-            f"the base model's UNet takes {in_ch} input channels: it is an inpainting checkpoint. BrushNet adds "
-            "inpainting to a normal (4-channel) SD1.5/SDXL checkpoint: load the non-inpainting version of the model"
-        )
-    bn_kind = brushnet.config.kind
-    name = {SD15: "SD1.5", SDXL: "SDXL"}
-    if kind in (SD15, SDXL) and kind != bn_kind:
-        raise IncompatibleModelError(
-            f"{name[bn_kind]} BrushNet connected to an {name[kind]} model: load the {name[kind]} BrushNet "
-            f"(e.g. {'random_mask_brushnet_ckpt_sdxl_v0' if kind == SDXL else 'random_mask_brushnet_ckpt'}) "
-            f"or use an {name[bn_kind]} checkpoint"
-        )
-    if bn_kind == SDXL and getattr(model.model, "adm_channels", 0) != brushnet.config.projection_class_embeddings_input_dim:
-        raise IncompatibleModelError(
-            f"SDXL BrushNet needs an SDXL base model (pooled text + size vector of "
-            f"{brushnet.config.projection_class_embeddings_input_dim}); this model ({kind}) has "
-            f"{getattr(model.model, 'adm_channels', 0)}"
-        )
-    plan = make_plan(unet, brushnet.config.down_feature_channels(), brushnet.config.up_feature_channels(),
-                     describe=f"{name[bn_kind]} BrushNet")
-    return plan
-
-
-def unwrap_brushnet(brushnet) -> BrushNetModel:
-    inner = getattr(brushnet, "model", None)
-    if type(inner).__name__ == "PowerPaintModel":
-        raise ValueError("this is a PowerPaint v2 BrushNet: use the PowerPaint node (with PowerPaintCLIPLoader) "
-                         "for it; the BrushNet node takes plain BrushNet models")
-    if inner is None or type(inner).__name__ != "BrushNetModel":
-        raise TypeError(
-            f"the brushnet input is a {type(inner or brushnet).__name__}, not a BrushNet: connect a BrushNet Loader"
-        )
-    return inner
+from .glue.inpaint import check_pairing, inpaint_with_branch, require_vae, unwrap_brushnet
+from .glue.schema import search_aliases
+from .glue.sockets import BrushNetModelType
+from ..brushnet_core.branch.injection import FeatureSlot
+from ..brushnet_core.branch.runner import BrushNetRunner
 
 
 class BrushNet(io.ComfyNode):
@@ -81,6 +19,7 @@ class BrushNet(io.ComfyNode):
             node_id="BrushNet",
             display_name="BrushNet",
             category="inpaint",
+            **search_aliases("inpaint", "brushnet inpainting", "fill masked area", "object removal"),
             description="Adds BrushNet to an SD1.5/SDXL model: its features are added layer by layer into the "
                         "UNet while sampling. Connect all four outputs to the sampler (KSampler).",
             inputs=[
@@ -122,24 +61,13 @@ class BrushNet(io.ComfyNode):
     def execute(cls, model, vae, image, mask, brushnet, positive, negative, scale: float, start_at: int,
                 end_at: int, start_percent: float = 0.0, end_percent: float = 1.0,
                 source_latent: dict | None = None) -> io.NodeOutput:
-        if vae is None:
-            raise ValueError("BrushNet needs the model's VAE: connect the VAE output of your checkpoint loader")
+        require_vae("BrushNet", vae)
         bn = unwrap_brushnet(brushnet)
         plan = check_pairing(model, bn)
-        inputs = prepare_inpaint(image, mask, max_pixels=int(os.environ.get("BRUSHEDIT_MAX_PIXELS", DEFAULT_MAX_PIXELS)))
-        latent_format = model.get_model_object("latent_format")
-        masked_latent = latent_format.process_in(vae.encode(inputs.masked_image))
-        cond = conditioning_latent(masked_latent, inputs.hole.to(masked_latent.device))
-        empty = output_latent(source_latent, inputs, latent_format.latent_channels, masked_latent.shape[-2:],
-                              mm.intermediate_device())
-        window = ActiveWindow(start_step=int(start_at), end_step=int(end_at))
-        if scale == 0.0 or window.is_empty() or start_percent >= end_percent:
-            log.info("[BrushEdit] BrushNet disabled (scale %s, steps %s-%s, percent %s-%s): plain model returned",
-                     scale, start_at, end_at, start_percent, end_percent)
-            return io.NodeOutput(model, positive, negative, empty)
-        runner = BrushNetRunner(bn, FeatureSlot(), cond, float(scale), window)
-        patched, key = attach_brushnet(model, brushnet, plan, runner, (float(start_percent), float(end_percent)))
-        return io.NodeOutput(patched, add_conditioning(positive, key, cond), add_conditioning(negative, key, cond), empty)
+        return io.NodeOutput(*inpaint_with_branch(
+            "BrushNet", model, vae, image, mask, brushnet, plan, positive, negative, scale=scale, start_at=start_at,
+            end_at=end_at, start_percent=start_percent, end_percent=end_percent, source_latent=source_latent,
+            make_runner=lambda cond, window: BrushNetRunner(bn, FeatureSlot(), cond, float(scale), window)))
 
 
 NODES = [BrushNet]

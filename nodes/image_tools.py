@@ -11,8 +11,8 @@ from comfy_api.latest import io
 from ..brushnet_core.image.blend import blend_inpaint, color_match_images
 from ..brushnet_core.image.crop import cut_for_inpaint
 from ..brushnet_core.image.mask_ops import adjust_mask
-
-Vector = io.Custom("VECTOR")
+from .glue.schema import search_aliases
+from .glue.sockets import VectorType
 MAX_SIZE = 16384
 
 
@@ -23,6 +23,7 @@ class BlendInpaint(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         return io.Schema(
             node_id="BlendInpaint",
+            **search_aliases("blend inpaint", "paste back", "composite inpaint", "feather blend"),
             display_name="Blend Inpaint (BrushEdit)",
             category="inpaint",
             description=(
@@ -48,7 +49,7 @@ class BlendInpaint(io.ComfyNode):
                 io.Float.Input("sigma", default=10.0, min=0.01, max=1000.0, step=0.01,
                                tooltip="Gaussian sigma in pixels (> 0): small values give a "
                                "steep edge, values >= kernel/2 an almost linear ramp."),
-                Vector.Input("origin", optional=True,
+                VectorType.Input("origin", optional=True,
                              tooltip="The crop box from CutForInpaint: paste the (resized) "
                              "inpaint at this place and scale in the original."),
                 io.Float.Input("color_match", default=0.0, min=0.0, max=1.0, step=0.05, optional=True,
@@ -80,6 +81,7 @@ class CutForInpaint(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         return io.Schema(
             node_id="CutForInpaint",
+            **search_aliases("cut for inpaint", "crop mask area", "inpaint crop"),
             display_name="Cut For Inpaint (BrushEdit)",
             category="inpaint",
             description=(
@@ -106,7 +108,7 @@ class CutForInpaint(io.ComfyNode):
                                 tooltip="The crop, resized to width x height."),
                 io.Mask.Output("cropped_mask", display_name="mask",
                                tooltip="The mask cropped and resized like the image."),
-                Vector.Output("origin", display_name="origin",
+                VectorType.Output("origin", display_name="origin",
                               tooltip="Per item [x, y, w, h, W, H, cw, ch]: the crop box in the "
                               "original's pixels, the original's size and the crop's size; "
                               "connect it to BlendInpaint's origin."),
@@ -127,6 +129,7 @@ class BrushEditMaskAdjust(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         return io.Schema(
             node_id="BrushEditMaskAdjust",
+            **search_aliases("grow mask", "shrink mask", "feather mask", "fill mask holes", "mask bbox", "invert mask"),
             display_name="Mask Adjust (BrushEdit)",
             category="BrushEdit/mask",
             description=(
@@ -184,6 +187,7 @@ class BrushEditColorMatch(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         return io.Schema(
             node_id="BrushEditColorMatch",
+            **search_aliases("color match", "colour match", "color correction inpaint", "match colors"),
             display_name="Color Match Inpaint (BrushEdit)",
             category="BrushEdit/inpaint",
             description=(

@@ -4,53 +4,33 @@ from __future__ import annotations
 import logging
 import os
 
-import torch
 from comfy_api.latest import io
 
 import comfy.model_management as mm
 import comfy.model_patcher
 import comfy.utils
-import folder_paths
 
 from ..brushnet_core.branch.checkpoint import POWERPAINT, WEIGHT_EXTENSIONS, build_model, read_checkpoint
+from ..brushnet_core.powerpaint.model import load_powerpaint
 from . import compat
-from .types import BrushNetModelType
+from .glue.folders import BRUSHNET_FOLDERS, check_model, list_models, resolve_model
+from .glue.managed import DTYPES, check_dtype, pick_dtype
+from .glue.schema import search_aliases
+from .glue.sockets import BrushNetModelType
 
 log = logging.getLogger("BrushEdit")
 
-DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64}
-BRUSHNET_FOLDERS = ("inpaint", "brushnet")
+#: how a BrushNet file name is resolved and reported when missing
+BRUSHNET_FILE = {"what": "BrushNet file", "fix": "put it there (models/brushnet or models/inpaint) or fix the name"}
 
 
 def list_brushnet_files() -> list[str]:
     """Weight files under models/inpaint and models/brushnet (recursive, relative names)."""
-    names: list[str] = []
-    for folder in BRUSHNET_FOLDERS:
-        try:
-            files = folder_paths.get_filename_list(folder)
-        except KeyError:
-            continue
-        names += [f for f in files if f.lower().endswith(WEIGHT_EXTENSIONS) and f not in names]
-    return sorted(names)
+    return list_models(BRUSHNET_FOLDERS, WEIGHT_EXTENSIONS)
 
 
 def resolve_brushnet_path(name: str) -> str:
-    for folder in BRUSHNET_FOLDERS:
-        path = folder_paths.get_full_path(folder, name)
-        if path is not None:
-            return path
-    searched = [p for f in BRUSHNET_FOLDERS for p in folder_paths.get_folder_paths(f)]
-    raise FileNotFoundError(f"BrushNet file '{name}' not found in {searched}. Put it there or fix the path.")
-
-
-def pick_dtype(name: str | None, device: torch.device) -> torch.dtype:
-    if name in (None, "", "auto"):
-        if mm.should_use_bf16(device):
-            return torch.bfloat16
-        return torch.float16 if mm.should_use_fp16(device) else torch.float32
-    if name not in DTYPES:
-        raise ValueError(f"unknown dtype '{name}': use one of auto, {', '.join(DTYPES)}")
-    return DTYPES[name]
+    return resolve_model(BRUSHNET_FOLDERS, name, **BRUSHNET_FILE)
 
 
 def load_brushnet(path: str, dtype_name: str | None = "auto") -> comfy.model_patcher.ModelPatcher:
@@ -60,8 +40,6 @@ def load_brushnet(path: str, dtype_name: str | None = "auto") -> comfy.model_pat
     pbar = comfy.utils.ProgressBar(100)
     sd, info = read_checkpoint(path, progress=lambda done, total: pbar.update_absolute(int(90 * done / total), 100))
     if info.kind == POWERPAINT:  # PowerPaint v2: BrushNet with cross-attention, used by the PowerPaint node
-        from ..brushnet_core.powerpaint.model import load_powerpaint
-
         model = load_powerpaint(sd, info.path, ops=compat.layer_ops(), dtype=dtype,
                                 source=os.path.basename(path))
     else:
@@ -82,6 +60,7 @@ class BrushNetLoader(io.ComfyNode):
             node_id="BrushNetLoader",
             display_name="BrushNet Loader",
             category="inpaint",
+            **search_aliases("brushnet model", "load brushnet", "powerpaint model", "inpaint model loader"),
             description="Loads a BrushNet (SD1.5 or SDXL; diffusers folder, single .safetensors or legacy .bin) "
                         "from models/brushnet or models/inpaint. The kind is detected from the tensors.",
             inputs=[
@@ -98,13 +77,8 @@ class BrushNetLoader(io.ComfyNode):
     @classmethod
     def validate_inputs(cls, brushnet: str, dtype: str | None = "auto") -> bool | str:
         """Reject a missing file at queue time (V3 combos are not checked against the list by ComfyUI)."""
-        try:
-            resolve_brushnet_path(brushnet)
-        except FileNotFoundError as err:
-            return str(err)
-        if dtype not in (None, "auto", *DTYPES):
-            return f"unknown dtype '{dtype}': use one of auto, {', '.join(DTYPES)}"
-        return True
+        found = check_model(BRUSHNET_FOLDERS, brushnet, **BRUSHNET_FILE)
+        return found if found is not True else check_dtype(dtype)
 
     @classmethod
     def execute(cls, brushnet: str, dtype: str | None = "auto") -> io.NodeOutput:

@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 import logging
-import os
 
 import numpy as np
 import torch
 from comfy_api.latest import io, ui
 
-import folder_paths
+import comfy.model_management as mm
 
 from . import compat
+from .glue.errors import PlannerInputError
+from .glue.folders import LLM_FOLDERS, check_model, hf_model_type, list_models, resolve_model
+from .glue.managed import check_dtype, loader_for, manage, pick_dtype
+from .glue.schema import search_aliases
+from .glue.sockets import PlannerType, PlanType
 from ..brushnet_core.planner.backend import RulesPlanner
 from ..brushnet_core.planner.http_backend import STRUCTURED_OUTPUT, HTTPPlanner, HTTPPlannerConfig
 from ..brushnet_core.planner.plan import (
@@ -23,9 +27,14 @@ from ..brushnet_core.planner import redact
 
 log = logging.getLogger("BrushEdit")
 
-PlannerType = io.Custom("BRUSHEDIT_PLANNER")
-PlanType = io.Custom("BRUSHEDIT_PLAN")
 VLM_FAMILIES = ("auto", "qwen2_vl", "qwen2_5_vl", "qwen3_vl")
+PLANNER_DTYPES = ("float16", "bfloat16", "float32")
+NO_MODEL_FOLDERS = "(no model folders in models/LLM)"
+#: how a model folder of the local planners is resolved and reported when missing
+LLM_FOLDER = {"what": "model folder", "accept": lambda path: hf_model_type(path) is not None,
+              "fix": "download a Hugging Face model repository (config.json, weights, tokenizer) into "
+                     "models/LLM/<name>/ (Qwen2-VL / Qwen2.5-VL / Qwen3-VL for the VLM backend, a small instruct "
+                     "model such as Qwen2.5-1.5B-Instruct for the text-only one)"}
 
 
 def image_to_pil(image: torch.Tensor):
@@ -33,7 +42,7 @@ def image_to_pil(image: torch.Tensor):
     from PIL import Image
 
     if image.ndim != 4 or image.shape[-1] not in (3, 4):
-        raise ValueError(f"image has shape {tuple(image.shape)}; expected a ComfyUI IMAGE [B, H, W, 3]")
+        raise PlannerInputError(f"image has shape {tuple(image.shape)}; expected a ComfyUI IMAGE [B, H, W, 3]")
     if image.shape[0] > 1:
         log.warning("[BrushEdit] planner got a batch of %d images; it plans from the first one", image.shape[0])
     arr = (image[0, :, :, :3].clamp(0, 1).cpu().numpy() * 255.0).round().astype(np.uint8)
@@ -42,29 +51,24 @@ def image_to_pil(image: torch.Tensor):
 
 def list_llm_folders() -> list[str]:
     """Model folders (with a config.json) under models/LLM, as relative names."""
-    found: list[str] = []
-    try:
-        roots = folder_paths.get_folder_paths("LLM")
-    except KeyError:
-        roots = []
-    for root in roots:
-        if not os.path.isdir(root):
-            continue
-        for dirpath, _dirs, files in os.walk(root):
-            if "config.json" in files and dirpath != root:
-                found.append(os.path.relpath(dirpath, root).replace(os.sep, "/"))
-    return sorted(set(found)) or ["(no model folders in models/LLM)"]
+    found = list_models(LLM_FOLDERS, folder_kind=lambda path: True if hf_model_type(path) is not None else None)
+    return found or [NO_MODEL_FOLDERS]
 
 
-def resolve_llm_folder(name: str) -> str:
-    for root in folder_paths.get_folder_paths("LLM"):
-        path = os.path.join(root, name)
-        if os.path.isfile(os.path.join(path, "config.json")):
-            return path
-    raise FileNotFoundError(
-        f"no model folder {name!r} with a config.json under models/LLM ({folder_paths.get_folder_paths('LLM')}); "
-        "download a Qwen2-VL / Qwen2.5-VL / Qwen3-VL repository into models/LLM/<name>/"
-    )
+def managed_vlm(model: torch.nn.Module):
+    """Put a transformers model under ComfyUI's model management; return ensure_loaded() -> device."""
+    return loader_for(manage(model, text_encoder=True))
+
+
+def resolve_dtype(name: str) -> torch.dtype:
+    """'auto' -> ComfyUI's choice for the text-encoder device (float32 on CPU)."""
+    return pick_dtype(name, mm.text_encoder_device())
+
+
+def check_local_model(model: str, dtype: str) -> bool | str:
+    """validate_inputs of the local planner backends: the folder exists, the dtype is offered."""
+    found = check_model(LLM_FOLDERS, model, **LLM_FOLDER)
+    return found if found is not True else check_dtype(dtype, PLANNER_DTYPES)
 
 
 class BrushEditPlannerRules(io.ComfyNode):
@@ -72,6 +76,7 @@ class BrushEditPlannerRules(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         return io.Schema(
             node_id="BrushEditPlannerRules",
+            **search_aliases("planner rules", "instruction planner", "edit planner offline"),
             display_name="BrushEdit Planner Backend (rules, no model)",
             category="BrushEdit/planner",
             description="A planner that needs no model: keyword rules classify the instruction, pick the "
@@ -90,6 +95,7 @@ class BrushEditPlannerOpenAI(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         return io.Schema(
             node_id="BrushEditPlannerOpenAI",
+            **search_aliases("openai planner", "gpt-4o planner", "vllm", "ollama", "lm studio", "vision llm api"),
             display_name="BrushEdit Planner Backend (OpenAI-compatible API)",
             category="BrushEdit/planner",
             description="Plans with a vision model behind an OpenAI-compatible /v1/chat/completions endpoint "
@@ -137,6 +143,7 @@ class BrushEditPlannerLocalVLM(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         return io.Schema(
             node_id="BrushEditPlannerLocalVLM",
+            **search_aliases("qwen vl", "qwen2-vl", "qwen2.5-vl", "qwen3-vl", "vlm planner", "local vision model"),
             display_name="BrushEdit Planner Backend (local Qwen-VL)",
             category="BrushEdit/planner",
             description="Loads a Qwen2-VL / Qwen2.5-VL / Qwen3-VL model folder from models/LLM offline with "
@@ -146,7 +153,7 @@ class BrushEditPlannerLocalVLM(io.ComfyNode):
                                tooltip="A model folder under models/LLM (with config.json, weights, tokenizer)."),
                 io.Combo.Input("family", options=list(VLM_FAMILIES), default="auto",
                                tooltip="Model family; auto reads config.json's model_type."),
-                io.Combo.Input("dtype", options=["auto", "float16", "bfloat16", "float32"], default="auto",
+                io.Combo.Input("dtype", options=["auto", *PLANNER_DTYPES], default="auto",
                                tooltip="Weight dtype; auto = ComfyUI's choice for the device (float32 on CPU)."),
                 io.Int.Input("max_new_tokens", default=256, min=16, max=2048,
                              tooltip="Upper bound on the answer length."),
@@ -157,10 +164,16 @@ class BrushEditPlannerLocalVLM(io.ComfyNode):
         )
 
     @classmethod
+    def validate_inputs(cls, model: str, family: str, dtype: str, **_: object) -> bool | str:
+        if family not in VLM_FAMILIES:
+            return f"unknown family '{family}': use one of {', '.join(VLM_FAMILIES)}"
+        return check_local_model(model, dtype)
+
+    @classmethod
     def execute(cls, model: str, family: str, dtype: str, max_new_tokens: int, max_image_side: int) -> io.NodeOutput:
         from ..brushnet_core.planner.vlm_backend import load_vlm_planner
 
-        path = resolve_llm_folder(model)
+        path = resolve_model(LLM_FOLDERS, model, **LLM_FOLDER)
         planner = load_vlm_planner(path, family=family, dtype=resolve_dtype(dtype),
                                    max_new_tokens=max_new_tokens, max_image_side=max_image_side,
                                    manager=managed_vlm)
@@ -172,6 +185,7 @@ class BrushEditPlannerLocalLLM(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         return io.Schema(
             node_id="BrushEditPlannerLocalLLM",
+            **search_aliases("local llm planner", "qwen instruct", "text planner", "offline llm"),
             display_name="BrushEdit Planner Backend (local LLM, text only)",
             category="BrushEdit/planner",
             description="Plans from the instruction text with a small local instruct model (Hugging Face folder "
@@ -182,7 +196,7 @@ class BrushEditPlannerLocalLLM(io.ComfyNode):
                 io.Combo.Input("model", options=list_llm_folders(),
                                tooltip="A text-only instruct model folder under models/LLM "
                                        "(config.json, *.safetensors, tokenizer with a chat template)."),
-                io.Combo.Input("dtype", options=["auto", "float16", "bfloat16", "float32"], default="auto",
+                io.Combo.Input("dtype", options=["auto", *PLANNER_DTYPES], default="auto",
                                tooltip="Weight dtype; auto = ComfyUI's choice for the device (float32 on CPU)."),
                 io.Int.Input("max_new_tokens", default=256, min=16, max=2048,
                              tooltip="Upper bound on the answer length."),
@@ -191,51 +205,16 @@ class BrushEditPlannerLocalLLM(io.ComfyNode):
         )
 
     @classmethod
+    def validate_inputs(cls, model: str, dtype: str, **_: object) -> bool | str:
+        return check_local_model(model, dtype)
+
+    @classmethod
     def execute(cls, model: str, dtype: str, max_new_tokens: int) -> io.NodeOutput:
         from ..brushnet_core.planner.llm_backend import load_llm_planner
 
-        path = resolve_llm_folder(model)
+        path = resolve_model(LLM_FOLDERS, model, **LLM_FOLDER)
         return io.NodeOutput(load_llm_planner(path, dtype=resolve_dtype(dtype), max_new_tokens=max_new_tokens,
                                               manager=managed_vlm))
-
-
-class _VLMHolder(torch.nn.Module):
-    """Gives ModelPatcher a plain module (transformers' ``device`` property is read-only)."""
-
-    def __init__(self, model: torch.nn.Module, device: torch.device) -> None:
-        super().__init__()
-        self.inner = model
-        self.device = device
-
-
-def managed_vlm(model: torch.nn.Module):
-    """Put a transformers model under ComfyUI's model management; return ensure_loaded() -> device."""
-    import comfy.model_management as mm
-    import comfy.model_patcher
-
-    load_device, offload_device = mm.text_encoder_device(), mm.text_encoder_offload_device()
-    holder = _VLMHolder(model, offload_device)
-    patcher = comfy.model_patcher.ModelPatcher(holder, load_device=load_device, offload_device=offload_device,
-                                               size=mm.module_size(holder))
-
-    def ensure_loaded() -> torch.device:
-        mm.load_models_gpu([patcher])
-        return patcher.load_device
-
-    ensure_loaded.patcher = patcher  # type: ignore[attr-defined]
-    return ensure_loaded
-
-
-def resolve_dtype(name: str) -> torch.dtype:
-    """'auto' -> float32 on CPU, bf16/fp16 on accelerators as ComfyUI would choose."""
-    import comfy.model_management as mm
-
-    if name != "auto":
-        return {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}[name]
-    device = mm.text_encoder_device()
-    if device.type == "cpu":
-        return torch.float32
-    return torch.bfloat16 if mm.should_use_bf16(device) else torch.float16
 
 
 def _plan_inputs_complete(category: str, obj: str, caption: str, box) -> bool:
@@ -251,6 +230,7 @@ class BrushEditPlanner(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         return io.Schema(
             node_id="BrushEditPlanner",
+            **search_aliases("instruction edit", "edit instruction", "brushedit", "remove object instruction", "plan edit"),
             display_name="BrushEdit Planner",
             category="BrushEdit/planner",
             description="Turns an editing instruction ('remove the dog', 'add a hat on the cat') into an edit "
@@ -334,6 +314,7 @@ class BrushEditPlanMask(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         return io.Schema(
             node_id="BrushEditPlanMask",
+            **search_aliases("plan mask", "edit mask", "mask from plan", "instruction mask"),
             display_name="BrushEdit Plan Mask",
             category="BrushEdit/planner",
             description="The mask to inpaint for a plan: remove -> object mask grown; local -> object mask; "

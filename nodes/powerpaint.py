@@ -10,35 +10,35 @@ from __future__ import annotations
 import copy
 import logging
 import os
-import uuid
 from typing import Any
 
 import torch
 from comfy_api.latest import io
 
-import comfy.conds
-import comfy.model_management as mm
-import comfy.patcher_extension as pe
 import comfy.sd
 import folder_paths
 
-from ..brushnet_core.branch.checkpoint import read_state_dict
+from ..brushnet_core.branch.checkpoint import WEIGHT_EXTENSIONS, read_state_dict
 from ..brushnet_core.branch.config import SD15
 from ..brushnet_core.branch.injection import FeatureSlot, IncompatibleModelError
-from ..brushnet_core.powerpaint.model import PowerPaintModel
-from ..brushnet_core.powerpaint.tokens import FUNCTIONS, install_task_tokens, mix, read_text_encoder, task_prompts
-from ..brushnet_core.image.prepare import conditioning_latent, output_latent, prepare_inpaint
-from ..brushnet_core.branch.runner import ActiveWindow, BrushNetRunner
-from .apply import base_model_kind, check_pairing
-from .brushnet_patch import add_conditioning, attach_brushnet
-from .loader import list_brushnet_files, resolve_brushnet_path
+from ..brushnet_core.powerpaint.runner import PowerPaintRunner
+from ..brushnet_core.powerpaint.tokens import (FUNCTIONS, PowerPaintTokensError, install_task_tokens, mix,
+                                               read_text_encoder, task_prompts)
 from . import compat
-from .types import BrushNetModelType
+from .glue.errors import OptionError
+from .glue.folders import BRUSHNET_FOLDERS, TEXT_ENCODER_FOLDERS, check_model, list_models, resolve_model
+from .glue.inpaint import base_model_kind, check_pairing, inpaint_with_branch, require_vae, unwrap_powerpaint
+from .glue.schema import search_aliases
+from .glue.sockets import BrushNetModelType
 
 log = logging.getLogger("BrushEdit")
 
 SAVE_MEMORY = ("none", "auto", "max")
-TEXT_ENCODER_FOLDER = "text_encoders"  # ComfyUI's name for models/clip (+ models/text_encoders)
+#: how the two files of PowerPaintCLIPLoader are resolved and reported when missing
+BASE_CLIP = {"what": "text encoder", "fix": "put the SD1.5 CLIP-L text encoder (e.g. stable-diffusion-v1-5 "
+             "text_encoder/model.safetensors) in models/text_encoders or models/clip"}
+POWERPAINT_TEXT_ENCODER = {"what": "PowerPaint text encoder", "fix": "put PowerPaint_Brushnet/pytorch_model.bin in "
+                           "models/inpaint or models/brushnet"}
 
 
 # ----------------------------------------------------------------------------- CLIP side
@@ -53,7 +53,7 @@ def check_sd15_clip(clip: Any, what: str = "clip") -> None:
 
     tok = getattr(clip, "tokenizer", None)
     if tok is None:
-        raise ValueError(f"{what} is a {type(clip).__name__}, not a CLIP: connect a CLIP output")
+        raise PowerPaintTokensError(f"{what} is a {type(clip).__name__}, not a CLIP: connect a CLIP output")
     if hasattr(tok, "clip_g"):
         kind = "an SDXL CLIP (CLIP-L + CLIP-G)" if hasattr(tok, "clip_l") else "a CLIP-G (SDXL refiner) CLIP"
     elif isinstance(tok, comfy.sd1_clip.SD1Tokenizer) and getattr(tok, "clip", "") == "clip_l":
@@ -62,7 +62,7 @@ def check_sd15_clip(clip: Any, what: str = "clip") -> None:
         kind = f"a {getattr(tok, 'clip', '?').replace('clip_', 'CLIP-').upper()} CLIP (e.g. SD2)"
     else:
         kind = f"a {type(tok).__name__.replace('Tokenizer', '')} text encoder"
-    raise ValueError(
+    raise PowerPaintTokensError(
         f"{what} is {kind}; PowerPaint v2 needs the SD1.5 CLIP-L text encoder (e.g. "
         "stable-diffusion-v1-5 text_encoder/model.safetensors) loaded through PowerPaintCLIPLoader"
     )
@@ -73,13 +73,13 @@ def check_powerpaint_clip(clip: Any, width: int) -> dict[str, torch.Tensor]:
     check_sd15_clip(clip)
     vectors = getattr(_word_tokenizer(clip), "powerpaint_task_tokens", None)
     if not vectors:
-        raise ValueError(
+        raise PowerPaintTokensError(
             "this CLIP has no PowerPaint task tokens (P_ctxt, P_shape, P_obj): connect the output of "
             "PowerPaintCLIPLoader (SD1.5 CLIP-L + PowerPaint_Brushnet/pytorch_model.bin) to the clip input"
         )
     got = int(next(iter(vectors.values())).shape[-1])
     if got != width:
-        raise ValueError(f"the PowerPaint CLIP encodes {got}-wide vectors but this PowerPaint BrushNet reads {width}")
+        raise PowerPaintTokensError(f"the PowerPaint CLIP encodes {got}-wide vectors but this PowerPaint BrushNet reads {width}")
     return vectors
 
 
@@ -93,13 +93,13 @@ def load_powerpaint_clip(base_path: str, powerpaint_path: str, embedding_directo
     check_sd15_clip(clip, what=f"base {os.path.basename(base_path)}")
     width = int(clip.cond_stage_model.clip_l.transformer.get_input_embeddings().weight.shape[-1])
     if encoder.width != width:
-        raise ValueError(f"{name} holds {encoder.width}-wide task tokens but the base CLIP is {width} wide: "
+        raise PowerPaintTokensError(f"{name} holds {encoder.width}-wide task tokens but the base CLIP is {width} wide: "
                          "use the SD1.5 CLIP-L (768) as base")
     if encoder.weights:
         try:
             missing, unexpected = clip.load_sd(encoder.weights)
         except RuntimeError as err:
-            raise ValueError(f"{name}: its text-encoder weights do not fit the base CLIP-L: {err}") from None
+            raise PowerPaintTokensError(f"{name}: its text-encoder weights do not fit the base CLIP-L: {err}") from None
         log.info("[BrushEdit] PowerPaint CLIP: %d text-encoder tensors from %s applied (%d ignored)",
                  len(encoder.weights) - len(unexpected), name, len(unexpected))
     tokenizer = copy.copy(clip.tokenizer)
@@ -124,13 +124,14 @@ class PowerPaintCLIPLoader(io.ComfyNode):
             node_id="PowerPaintCLIPLoader",
             display_name="PowerPaint CLIP Loader",
             category="inpaint",
+            **search_aliases("powerpaint clip", "powerpaint text encoder", "task tokens"),
             description="Loads the SD1.5 CLIP-L text encoder with PowerPaint's text-encoder weights and learned task "
                         "tokens (P_ctxt, P_shape, P_obj). Connect it to the PowerPaint node's clip input.",
             inputs=[
-                io.Combo.Input("base", options=_list_text_encoders(),
+                io.Combo.Input("base", options=list_models(TEXT_ENCODER_FOLDERS),
                                tooltip="SD1.5 CLIP-L text encoder (e.g. stable-diffusion-v1-5 text_encoder/"
                                        "model.safetensors) from models/clip or models/text_encoders."),
-                io.Combo.Input("powerpaint", options=list_brushnet_files(),
+                io.Combo.Input("powerpaint", options=list_models(BRUSHNET_FOLDERS, WEIGHT_EXTENSIONS),
                                tooltip="PowerPaint_Brushnet/pytorch_model.bin (the PowerPaint text encoder with the "
                                        "task tokens) from models/inpaint or models/brushnet."),
             ],
@@ -139,87 +140,20 @@ class PowerPaintCLIPLoader(io.ComfyNode):
         )
 
     @classmethod
+    def validate_inputs(cls, base: str, powerpaint: str) -> bool | str:
+        """Reject missing files at queue time, naming them and where they go."""
+        found = check_model(TEXT_ENCODER_FOLDERS, base, **BASE_CLIP)
+        return found if found is not True else check_model(BRUSHNET_FOLDERS, powerpaint, **POWERPAINT_TEXT_ENCODER)
+
+    @classmethod
     def execute(cls, base: str, powerpaint: str) -> io.NodeOutput:
-        base_path = folder_paths.get_full_path(TEXT_ENCODER_FOLDER, base)
-        if base_path is None:
-            raise FileNotFoundError(f"text encoder '{base}' not found in {folder_paths.get_folder_paths(TEXT_ENCODER_FOLDER)}")
-        clip = load_powerpaint_clip(base_path, resolve_brushnet_path(powerpaint),
+        clip = load_powerpaint_clip(resolve_model(TEXT_ENCODER_FOLDERS, base, **BASE_CLIP),
+                                    resolve_model(BRUSHNET_FOLDERS, powerpaint, **POWERPAINT_TEXT_ENCODER),
                                     embedding_directory=folder_paths.get_folder_paths("embeddings"))
         return io.NodeOutput(clip)
 
 
-def _list_text_encoders() -> list[str]:
-    try:
-        return folder_paths.get_filename_list(TEXT_ENCODER_FOLDER)
-    except KeyError:
-        return []
-
-
 # ----------------------------------------------------------------------------- sampling side
-class PowerPaintRunner(BrushNetRunner):
-    """BrushNetRunner whose branch reads the task context of each batch item (set per call by a wrapper)."""
-
-    def __init__(self, model: PowerPaintModel, slot: FeatureSlot, conditioning: torch.Tensor, scale: float,
-                 window: ActiveWindow, contexts: tuple[torch.Tensor, torch.Tensor], save_memory: str = "none") -> None:
-        super().__init__(model, slot, conditioning, scale, window)
-        self.contexts = contexts  # (positive, negative) task contexts, [1, T, C]
-        self.save_memory = save_memory
-        self.task_context: torch.Tensor | None = None
-
-    def context_for(self, x: torch.Tensor, given: torch.Tensor | None, cond_or_uncond: list) -> torch.Tensor:
-        """The call's per-item task context; from cond/uncond order for entries not made by the node."""
-        if given is not None:
-            return given
-        chunks = len(cond_or_uncond) or 1
-        if x.shape[0] % chunks:
-            cond_or_uncond, chunks = [0], 1
-        n = x.shape[0] // chunks
-        parts = [self.contexts[1 if c == 1 else 0].to(x.device).expand(n, -1, -1) for c in cond_or_uncond or [0]]
-        return torch.cat(parts)
-
-    def prepare(self, x: torch.Tensor, timesteps: torch.Tensor, y: torch.Tensor | None, cond: torch.Tensor | None,
-                chunks: int, sigma: float, sample_sigmas: torch.Tensor | None, context: torch.Tensor | None = None) -> None:
-        """As BrushNetRunner.prepare, with the task context in place of the UNet's text context."""
-        ctx = self.task_context if self.task_context is not None else self.context_for(x, None, [0] * max(chunks, 1))
-        with self.model.attention_slicing(self.save_memory):
-            super().prepare(x, timesteps, y, cond, chunks, sigma, sample_sigmas, context=ctx)
-
-
-def _task_context_wrapper(ctx_key: str, runner: PowerPaintRunner):
-    """DIFFUSION_MODEL wrapper (outside BrushNet's) handing this call's task context to the runner."""
-
-    def wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
-        x = args[0] if args else kwargs.get("x")
-        options = (args[5] if len(args) > 5 else kwargs.get("transformer_options")) or {}
-        runner.task_context = runner.context_for(x, kwargs.get(ctx_key), list(options.get("cond_or_uncond", [0])))
-        try:
-            return executor(*args, **kwargs)
-        finally:
-            runner.task_context = None
-
-    return wrapper
-
-
-def add_task_context(conditioning: list, key: str, context: torch.Tensor) -> list:
-    out = []
-    for emb, opts in conditioning:
-        opts = dict(opts)
-        opts["model_conds"] = {**opts.get("model_conds", {}), key: comfy.conds.CONDCrossAttn(context)}
-        out.append([emb, opts])
-    return out
-
-
-def unwrap_powerpaint(powerpaint: Any) -> PowerPaintModel:
-    inner = getattr(powerpaint, "model", None)
-    if type(inner).__name__ == "BrushNetModel":
-        raise ValueError("the powerpaint input is a plain BrushNet: use the BrushNet node for it, or load "
-                         "PowerPaint_Brushnet/diffusion_pytorch_model.safetensors for this node")
-    if inner is None or type(inner).__name__ != "PowerPaintModel":
-        raise ValueError(f"the powerpaint input is a {type(inner or powerpaint).__name__}: connect a BrushNet Loader "
-                         "that loaded the PowerPaint v2 BrushNet")
-    return inner
-
-
 class PowerPaint(io.ComfyNode):
     """Same id, inputs (order) and outputs as the earlier ComfyUI-BrushNet pack's node."""
 
@@ -229,6 +163,7 @@ class PowerPaint(io.ComfyNode):
             node_id="PowerPaint",
             display_name="PowerPaint",
             category="inpaint",
+            **search_aliases("powerpaint", "object removal", "shape guided inpaint", "outpaint", "inpaint"),
             description="Adds PowerPaint v2 to an SD1.5 model: its BrushNet branch reads the chosen function's task "
                         "prompt and its features are added into the UNet. Connect all four outputs to the sampler.",
             inputs=[
@@ -279,11 +214,10 @@ class PowerPaint(io.ComfyNode):
     def execute(cls, model, vae, image, mask, powerpaint, clip, positive, negative, fitting: float, function: str,
                 scale: float, start_at: int, end_at: int, save_memory: str = "none", start_percent: float = 0.0,
                 end_percent: float = 1.0, source_latent: dict | None = None) -> io.NodeOutput:
-        if vae is None:
-            raise ValueError("PowerPaint needs the model's VAE: connect the VAE output of your checkpoint loader")
+        require_vae("PowerPaint", vae)
         pp = unwrap_powerpaint(powerpaint)
         if save_memory not in SAVE_MEMORY:
-            raise ValueError(f"save_memory must be one of {', '.join(SAVE_MEMORY)} (got {save_memory!r})")
+            raise OptionError(f"save_memory must be one of {', '.join(SAVE_MEMORY)} (got {save_memory!r})")
         prompts = task_prompts(function)
         check_powerpaint_clip(clip, pp.config.cross_attention_dim)
         base_kind = base_model_kind(model)
@@ -296,29 +230,16 @@ class PowerPaint(io.ComfyNode):
         for text in (prompts.positive_a, prompts.positive_b, prompts.negative_a, prompts.negative_b):
             if text not in encoded:
                 encoded[text] = encode_text(clip, text)
-        pos_ctx = mix(encoded[prompts.positive_a], encoded[prompts.positive_b], fitting)
-        neg_ctx = mix(encoded[prompts.negative_a], encoded[prompts.negative_b], fitting)
+        contexts = (mix(encoded[prompts.positive_a], encoded[prompts.positive_b], fitting),
+                    mix(encoded[prompts.negative_a], encoded[prompts.negative_b], fitting))
         if prompts.prompt_hint:
             log.info("[BrushEdit] PowerPaint %s: the authors add '%s' to the positive prompt", function, prompts.prompt_hint)
-        inputs = prepare_inpaint(image, mask)
-        latent_format = model.get_model_object("latent_format")
-        masked_latent = latent_format.process_in(vae.encode(inputs.masked_image))
-        cond = conditioning_latent(masked_latent, inputs.hole.to(masked_latent.device))
-        empty = output_latent(source_latent, inputs, latent_format.latent_channels, masked_latent.shape[-2:],
-                              mm.intermediate_device())
-        window = ActiveWindow(start_step=int(start_at), end_step=int(end_at))
-        if scale == 0.0 or window.is_empty() or start_percent >= end_percent:
-            log.info("[BrushEdit] PowerPaint disabled (scale %s, steps %s-%s): plain model returned", scale, start_at, end_at)
-            return io.NodeOutput(model, positive, negative, empty)
-        runner = PowerPaintRunner(pp, FeatureSlot(), cond, float(scale), window, (pos_ctx, neg_ctx), save_memory)
-        ctx_key = f"brushedit_powerpaint_ctx_{uuid.uuid4().hex[:12]}"
-        base = model.clone()  # the task-context wrapper must sit outside the BrushNet wrapper attach_brushnet adds
-        base.add_wrapper_with_key(pe.WrappersMP.DIFFUSION_MODEL, ctx_key, _task_context_wrapper(ctx_key, runner))
-        patched, key = attach_brushnet(base, powerpaint, plan, runner, (float(start_percent), float(end_percent)),
-                                       node="PowerPaint")
-        pos_out = add_task_context(add_conditioning(positive, key, cond), ctx_key, pos_ctx)
-        neg_out = add_task_context(add_conditioning(negative, key, cond), ctx_key, neg_ctx)
-        return io.NodeOutput(patched, pos_out, neg_out, empty)
+        return io.NodeOutput(*inpaint_with_branch(
+            "PowerPaint", model, vae, image, mask, powerpaint, plan, positive, negative, scale=scale,
+            start_at=start_at, end_at=end_at, start_percent=start_percent, end_percent=end_percent,
+            source_latent=source_latent,
+            make_runner=lambda cond, window: PowerPaintRunner(pp, FeatureSlot(), cond, float(scale), window, contexts,
+                                                              save_memory)))
 
 
 NODES = [PowerPaintCLIPLoader, PowerPaint]

@@ -2,42 +2,31 @@
 from __future__ import annotations
 
 import logging
-import os
-from dataclasses import dataclass
-from typing import Any
 
 import torch
 from comfy_api.latest import io
 
-import comfy.model_management as mm
-import comfy.model_patcher
 import comfy.utils
-import folder_paths
 
 from ..brushnet_core.image.inpaint_models import EXTRA_ARCHES_PACKAGE, InpaintModel, load_inpaint_file
 from ..brushnet_core.image.prefill import LEARNED, METHODS, OPENCV_PACKAGE, PrefillError, prefill
+from .glue.folders import INPAINT_MODEL_FOLDERS, check_model, list_models, resolve_model
+from .glue.managed import ManagedModel, manage
+from .glue.schema import search_aliases
+from .glue.sockets import InpaintModelType
 
 log = logging.getLogger("BrushEdit")
 
-InpaintModelType = io.Custom("BRUSHEDIT_INPAINT_MODEL")
-MODEL_FOLDER = "inpaint"
 _MODEL_EXTS = (".pt", ".pth", ".safetensors", ".ckpt", ".bin")
-
-
-@dataclass
-class LoadedInpaintModel:
-    """What the loader hands on: the model and its ModelPatcher (ComfyUI moves and frees it)."""
-
-    model: InpaintModel
-    patcher: Any
+#: how an inpaint model file is resolved and reported when missing
+INPAINT_MODEL_FILE = {"what": "inpaint model", "fix": "put big-lama.pt or MAT_Places512_G_fp16.safetensors in "
+                      "models/inpaint"}
+#: the loader's output: the InpaintModel as ``bundle`` and its ModelPatcher
+LoadedInpaintModel = ManagedModel
 
 
 def list_inpaint_models() -> list[str]:
-    try:
-        names = folder_paths.get_filename_list(MODEL_FOLDER)
-    except KeyError:
-        return []
-    return [n for n in names if n.lower().endswith(_MODEL_EXTS)]
+    return list_models(INPAINT_MODEL_FOLDERS, _MODEL_EXTS)
 
 
 class BrushEditInpaintModelLoader(io.ComfyNode):
@@ -45,6 +34,7 @@ class BrushEditInpaintModelLoader(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         return io.Schema(
             node_id="BrushEditInpaintModelLoader",
+            **search_aliases("lama", "big-lama", "mat", "inpaint model loader", "object removal model"),
             display_name="Inpaint Model Loader (LaMa / MAT)",
             category="BrushEdit/inpaint",
             description=(
@@ -64,16 +54,13 @@ class BrushEditInpaintModelLoader(io.ComfyNode):
         )
 
     @classmethod
+    def validate_inputs(cls, model_name: str) -> bool | str:
+        return check_model(INPAINT_MODEL_FOLDERS, model_name, **INPAINT_MODEL_FILE)
+
+    @classmethod
     def execute(cls, model_name: str) -> io.NodeOutput:
-        path = folder_paths.get_full_path(MODEL_FOLDER, model_name)
-        if path is None or not os.path.isfile(path):
-            raise FileNotFoundError(f"inpaint model '{model_name}' not found in "
-                                    f"{folder_paths.get_folder_paths(MODEL_FOLDER)}: put big-lama.pt or "
-                                    "MAT_Places512_G_fp16.safetensors in models/inpaint")
-        model = load_inpaint_file(path)
-        patcher = comfy.model_patcher.ModelPatcher(model.module, load_device=mm.get_torch_device(),
-                                                   offload_device=mm.unet_offload_device())
-        return io.NodeOutput(LoadedInpaintModel(model, patcher))
+        model = load_inpaint_file(resolve_model(INPAINT_MODEL_FOLDERS, model_name, **INPAINT_MODEL_FILE))
+        return io.NodeOutput(ManagedModel(model, manage(model.module)))
 
 
 class BrushEditPrefill(io.ComfyNode):
@@ -81,6 +68,7 @@ class BrushEditPrefill(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         return io.Schema(
             node_id="BrushEditPrefill",
+            **search_aliases("prefill", "fill hole", "lama inpaint", "remove object", "telea", "navier-stokes"),
             display_name="Pre-fill Masked Area (BrushEdit)",
             category="BrushEdit/inpaint",
             description=(
@@ -109,19 +97,20 @@ class BrushEditPrefill(io.ComfyNode):
 
     @classmethod
     def execute(cls, image: torch.Tensor, mask: torch.Tensor, method: str,
-                inpaint_model: LoadedInpaintModel | None = None) -> io.NodeOutput:
+                inpaint_model: ManagedModel | None = None) -> io.NodeOutput:
         model = None
         if method in LEARNED:
-            if inpaint_model is not None and not isinstance(inpaint_model, LoadedInpaintModel):
+            if inpaint_model is not None and not (isinstance(inpaint_model, ManagedModel)
+                                                  and isinstance(inpaint_model.bundle, InpaintModel)):
                 raise PrefillError("inpaint_model must come from Inpaint Model Loader (BrushEdit)")
-            if inpaint_model is not None and inpaint_model.model.kind != method:
-                other = inpaint_model.model.kind
-                raise PrefillError(f"method is {method} but the connected model ({inpaint_model.model.name}) is "
+            if inpaint_model is not None and inpaint_model.bundle.kind != method:
+                other = inpaint_model.bundle.kind
+                raise PrefillError(f"method is {method} but the connected model ({inpaint_model.bundle.name}) is "
                                    f"{'big-lama' if other == 'lama' else 'MAT'}: choose method {other}, or load "
                                    f"the {'big-lama' if method == 'lama' else 'MAT'} file")
             if inpaint_model is not None:
-                mm.load_model_gpu(inpaint_model.patcher)
-                model = inpaint_model.model
+                inpaint_model.load()
+                model = inpaint_model.bundle
         elif inpaint_model is not None:
             log.info("[BrushEdit] Pre-fill: method %s does not use the connected inpaint model", method)
         count = max(int(image.shape[0]) if image.ndim == 4 else 1, int(mask.shape[0]) if mask.ndim == 3 else 1)

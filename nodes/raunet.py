@@ -11,6 +11,7 @@ import comfy.patcher_extension as pe
 from comfy.ldm.modules.diffusionmodules.openaimodel import Downsample
 
 from ..brushnet_core.raunet import RAUNetPatches, RAUNetSchedule, RAUNetUnsupportedModel, fit_control, plan_for
+from .glue.schema import search_aliases
 
 log = logging.getLogger("BrushEdit")
 
@@ -54,7 +55,7 @@ class _Sampling:
         if du or xa:
             wrappers = (options.get("wrappers") or {}).get(pe.WrappersMP.DIFFUSION_MODEL, {})
             if any(str(k).startswith(BRANCH_KEY_PREFIXES) for k in wrappers):
-                raise ValueError(
+                raise RAUNetUnsupportedModel(
                     "RAUNet and BrushNet/PowerPaint are on the same model: RAUNet changes the UNet's feature sizes "
                     "while the branch's features keep the native size. Use RAUNet to generate the large image, then "
                     "inpaint it with BrushNet on a model without RAUNet (or set RAUNet's du/xa ranges to 0-0)."
@@ -75,6 +76,7 @@ class RAUNet(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         return io.Schema(
             node_id="RAUNet",
+            **search_aliases("raunet", "hidiffusion", "high resolution", "hires fix", "large image"),
             display_name="RAUNet",
             category="inpaint",
             description="HiDiffusion's RAU-Net for generating above the model's native size (SD1.5/SD2 and SDXL): "

@@ -6,7 +6,8 @@ from comfy_api.latest import io
 
 from ..brushnet_core.image.blend import stitch_inpaint
 from ..brushnet_core.image.regions import MODES, crop_regions
-from .types import VectorType
+from .glue.schema import search_aliases
+from .glue.sockets import VectorType
 
 MAX_SIZE = 16384
 
@@ -16,6 +17,7 @@ class BrushEditCrop(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         return io.Schema(
             node_id="BrushEditCrop",
+            **search_aliases("crop for inpaint", "inpaint crop", "crop and stitch", "detail inpaint", "outpaint canvas"),
             display_name="Crop For Inpaint (BrushEdit)",
             category="BrushEdit/inpaint",
             description=(
@@ -95,6 +97,7 @@ class BrushEditStitch(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         return io.Schema(
             node_id="BrushEditStitch",
+            **search_aliases("stitch inpaint", "paste crops back", "crop and stitch", "uncrop"),
             display_name="Stitch Inpaint (BrushEdit)",
             category="BrushEdit/inpaint",
             description=(

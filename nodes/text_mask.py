@@ -4,85 +4,59 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from comfy_api.latest import io
 
 import comfy.model_management as mm
-import comfy.model_patcher
-import comfy.patcher_extension
 import comfy.utils
 import folder_paths
 
 from . import compat
+from .glue.folders import check_model, hf_model_type, list_models, resolve_model
+from .glue.managed import ManagedModel, manage
+from .glue.schema import search_aliases
+from .glue.sockets import GroundingDinoType, SamType
 from ..brushnet_core.text_mask import MODES, DetectOptions, draw_preview, text_to_masks
 from ..brushnet_core.text_mask.loading import is_hf_folder, load_grounding_dino, load_sam
 
 log = logging.getLogger("BrushEdit")
 
-GroundingDinoType = io.Custom("BRUSHEDIT_GROUNDING_DINO")
-SamType = io.Custom("BRUSHEDIT_SAM")
 WEIGHT_EXTS = (".pth", ".pt", ".safetensors", ".bin")
+#: Hugging Face model types each folder takes
 FOLDER_TYPES = {"grounding-dino": {"grounding-dino"}, "sams": {"sam", "sam_hq", "sam2"}}
 
 
-@dataclass
-class ManagedModel:
-    """A core bundle (model + tokenizer/settings) whose weights ComfyUI's model management moves."""
+def _model_folder_kind(folder: str):
+    """A Hugging Face folder of the folder's model type is listed as one model; other HF folders are hidden."""
 
-    bundle: Any
-    patcher: comfy.model_patcher.ModelPatcher
+    def kind(path: str) -> bool | None:
+        if not is_hf_folder(path):
+            return None
+        return hf_model_type(path) in FOLDER_TYPES[folder]
 
-    def device(self) -> torch.device:
-        return next(self.bundle.model.parameters()).device
-
-
-def _folder_model_type(path: str) -> str:
-    try:
-        with open(os.path.join(path, "config.json"), encoding="utf-8") as fh:
-            return str(json.load(fh).get("model_type", ""))
-    except (OSError, ValueError):
-        return ""
+    return kind
 
 
 def list_choices(folder: str) -> list[str]:
     """Weight files and Hugging Face model folders (shown as the folder name) under a model folder."""
-    names: set[str] = set()
-    try:
-        files = folder_paths.get_filename_list(folder)
-    except KeyError:
-        return []
-    for rel in files:
-        full = folder_paths.get_full_path(folder, rel)
-        parent_rel = os.path.dirname(rel).replace("\\", "/")
-        if full and parent_rel and is_hf_folder(os.path.dirname(full)):
-            if _folder_model_type(os.path.dirname(full)) in FOLDER_TYPES[folder]:
-                names.add(parent_rel)
-        elif rel.lower().endswith(WEIGHT_EXTS):
-            names.add(rel.replace("\\", "/"))
-    return sorted(names)
+    return list_models((folder,), WEIGHT_EXTS, folder_kind=_model_folder_kind(folder))
+
+
+def _model_entry(folder: str) -> dict[str, Any]:
+    return {"what": f"models/{folder} entry", "accept": os.path.exists,
+            "fix": "put the checkpoint file or the Hugging Face model folder there"}
 
 
 def resolve(folder: str, name: str) -> str:
     """Absolute path of a file or HF folder listed by :func:`list_choices`."""
-    bases = folder_paths.get_folder_paths(folder)
-    for base in bases:
-        path = os.path.join(base, name)
-        if os.path.exists(path):
-            return path
-    raise FileNotFoundError(f"'{name}' not found in models/{folder} (searched {bases}). Put the file or folder there.")
+    return resolve_model((folder,), name, **_model_entry(folder))
 
 
 def missing_model(folder: str, name: str) -> bool | str:
-    """For ``validate_inputs``: True when the model exists, else the message (rejected at queue time;
-    ComfyUI does not check V3 combo values against the list)."""
-    try:
-        resolve(folder, name)
-    except FileNotFoundError as err:
-        return str(err)
-    return True
+    """For ``validate_inputs``: True when the model exists, else the message."""
+    return check_model((folder,), name, **_model_entry(folder))
 
 
 def _read(path: str) -> dict[str, Any]:
@@ -99,37 +73,16 @@ def _vocab_dirs() -> list[str]:
     return dirs
 
 
-class _Holder(torch.nn.Module):
-    """Plain module around a transformers model: ModelPatcher sets ``.device``, which
-    transformers' PreTrainedModel exposes as a read-only property."""
-
-    def __init__(self, model: torch.nn.Module) -> None:
-        super().__init__()
-        self.hf_model = model
-
-
-class _ClearCaches:
-    """ModelPatcher ON_DETACH callback: when ComfyUI unloads the model (POST /free, memory pressure), the
-    features cached for it (on its load device) go too. Holds only the bundle (no reference cycle)."""
-
-    def __init__(self, bundle: Any) -> None:
-        self.bundle = bundle
-
-    def __call__(self, _patcher: Any = None, unpatch_all: bool = True, *_args: Any) -> None:
-        if not unpatch_all:  # ComfyUI re-loading the same model for the next run: keep the features
-            return
-        for name in ("cache", "outputs"):
-            cache = getattr(self.bundle, name, None)
-            if cache is not None:
-                cache.clear()
+def _clear_caches(bundle: Any) -> None:
+    """When ComfyUI unloads the model, the features cached for it (on its load device) go too."""
+    for name in ("cache", "outputs"):
+        cache = getattr(bundle, name, None)
+        if cache is not None:
+            cache.clear()
 
 
 def _manage(bundle: Any) -> ManagedModel:
-    patcher = comfy.model_patcher.ModelPatcher(
-        _Holder(bundle.model), load_device=mm.get_torch_device(), offload_device=mm.unet_offload_device()
-    )
-    patcher.add_callback(comfy.patcher_extension.CallbacksMP.ON_DETACH, _ClearCaches(bundle))
-    return ManagedModel(bundle=bundle, patcher=patcher)
+    return ManagedModel(bundle=bundle, patcher=manage(bundle.model, on_unload=lambda: _clear_caches(bundle)))
 
 
 class GroundingDinoLoader(io.ComfyNode):
@@ -137,6 +90,7 @@ class GroundingDinoLoader(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         return io.Schema(
             node_id="BrushEditGroundingDinoLoader",
+            **search_aliases("grounding dino", "groundingdino", "object detector loader", "text detection model"),
             display_name="GroundingDINO Loader (BrushEdit)",
             category="BrushEdit/text mask",
             description="Loads GroundingDINO (text -> boxes) from models/grounding-dino: the original "
@@ -166,6 +120,7 @@ class SAMLoader(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         return io.Schema(
             node_id="BrushEditSAMLoader",
+            **search_aliases("sam", "segment anything", "sam2", "sam hq", "segmentation model loader"),
             display_name="SAM Loader (BrushEdit)",
             category="BrushEdit/text mask",
             description="Loads Segment Anything (box -> mask) from models/sams: original sam_vit_b/l/h .pth "
@@ -192,6 +147,7 @@ class TextMask(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         return io.Schema(
             node_id="BrushEditTextMask",
+            **search_aliases("text to mask", "grounded sam", "segment by text", "prompt mask", "object mask"),
             display_name="Text to Mask (GroundingDINO + SAM)",
             category="BrushEdit/text mask",
             description="Finds the objects named in the prompt with GroundingDINO and masks them with SAM. "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -138,43 +138,66 @@ class BrushNetFeatures:
         return BrushNetFeatures([fn(t) for t in self.down], fn(self.mid), [fn(t) for t in self.up])
 
 
+#: ``attentions(where, level, channels, count, ops)``: the attention layers a block of a branch
+#: with cross-attention gets after its resnets ("down", "mid" or "up"), or None for none
+AttentionFactory = Callable[[str, int, int, int, Any], "nn.ModuleList | None"]
+
+
+def build_branch(net: nn.Module, c: BrushNetConfig, ops: Any, dtype: torch.dtype | None = None,
+                 device: torch.device | str | None = None, mid_layers: int | None = None,
+                 attentions: AttentionFactory | None = None) -> None:
+    """Give ``net`` the UNet skeleton of a BrushNet branch (BrushNet and PowerPaint alike).
+
+    Input convolution, time embedding (plus the SDXL added-condition embedding when the config
+    has one), down blocks of ``layers_per_block`` resnets, a mid block of ``mid_layers``, up
+    blocks of one resnet more, and the zero convolutions the features leave through. Parameter
+    names are diffusers' (``load_state_dict(strict=True)``).
+    """
+    if dtype is not None or device is not None:
+        ops = _OpsWithFactory(ops, dtype=dtype, device=device)
+    chans, temb, n = c.block_out_channels, c.time_embed_dim, c.layers_per_block
+    net.conv_in_condition = ops.Conv2d(c.in_channels + c.conditioning_channels, chans[0], 3, padding=1)
+    net.time_embedding = TimestepMLP(chans[0], temb, ops)
+    net.add_embedding = (TimestepMLP(c.projection_class_embeddings_input_dim, temb, ops)
+                         if c.addition_time_embed_dim else None)
+
+    def with_attentions(block: nn.Module, where: str, level: int, ch: int, count: int) -> nn.Module:
+        layers = attentions(where, level, ch, count, ops) if attentions is not None else None
+        if layers is not None:
+            block.attentions = layers
+        return block
+
+    net.down_blocks = nn.ModuleList()
+    out_ch = chans[0]
+    for level, ch in enumerate(chans):
+        in_ch, out_ch = out_ch, ch
+        block = DownBlock(in_ch, out_ch, n, temb, level < len(chans) - 1, c, ops)
+        net.down_blocks.append(with_attentions(block, "down", level, out_ch, n))
+    net.mid_block = with_attentions(MidBlock(chans[-1], c.mid_block_layers if mid_layers is None else mid_layers,
+                                             temb, c, ops), "mid", 0, chans[-1], 1)
+    rev = list(reversed(chans))
+    net.up_blocks = nn.ModuleList()
+    out_ch = rev[0]
+    for level in range(len(rev)):
+        prev_ch, out_ch = out_ch, rev[level]
+        in_ch = rev[min(level + 1, len(rev) - 1)]
+        block = UpBlock(in_ch, prev_ch, out_ch, n + 1, temb, level < len(rev) - 1, c, ops)
+        net.up_blocks.append(with_attentions(block, "up", level, out_ch, n + 1))
+    net.brushnet_down_blocks = nn.ModuleList(zero_conv(ch, ops) for ch in c.down_feature_channels())
+    net.brushnet_mid_block = zero_conv(chans[-1], ops)
+    net.brushnet_up_blocks = nn.ModuleList(zero_conv(ch, ops) for ch in c.up_feature_channels())
+
+
 class BrushNetModel(nn.Module):
     """The BrushNet branch of SD1.5 (segmentation / random-mask / BrushEdit brushnetX) and SDXL."""
 
     def __init__(self, config: BrushNetConfig, ops: Any = TORCH_OPS, dtype: torch.dtype | None = None,
                  device: torch.device | str | None = None) -> None:
         super().__init__()
-        self.config = c = config
+        self.config = config
         #: run the resnets in place when autograd is off (benchmarks switch it off for the reference)
         self.inplace_inference = True
-        chans = c.block_out_channels
-        temb = c.time_embed_dim
-        if dtype is not None or device is not None:
-            ops = _OpsWithFactory(ops, dtype=dtype, device=device)
-        self.conv_in_condition = ops.Conv2d(c.in_channels + c.conditioning_channels, chans[0], 3, padding=1)
-        self.time_embedding = TimestepMLP(chans[0], temb, ops)
-        if c.addition_time_embed_dim:
-            self.add_embedding = TimestepMLP(c.projection_class_embeddings_input_dim, temb, ops)
-        else:
-            self.add_embedding = None
-        self.down_blocks = nn.ModuleList()
-        out_ch = chans[0]
-        for level, ch in enumerate(chans):
-            in_ch, out_ch = out_ch, ch
-            last = level == len(chans) - 1
-            self.down_blocks.append(DownBlock(in_ch, out_ch, c.layers_per_block, temb, not last, c, ops))
-        self.mid_block = MidBlock(chans[-1], c.mid_block_layers, temb, c, ops)
-        rev = list(reversed(chans))
-        self.up_blocks = nn.ModuleList()
-        out_ch = rev[0]
-        for level in range(len(rev)):
-            prev_ch, out_ch = out_ch, rev[level]
-            in_ch = rev[min(level + 1, len(rev) - 1)]
-            last = level == len(rev) - 1
-            self.up_blocks.append(UpBlock(in_ch, prev_ch, out_ch, c.layers_per_block + 1, temb, not last, c, ops))
-        self.brushnet_down_blocks = nn.ModuleList(zero_conv(ch, ops) for ch in c.down_feature_channels())
-        self.brushnet_mid_block = zero_conv(chans[-1], ops)
-        self.brushnet_up_blocks = nn.ModuleList(zero_conv(ch, ops) for ch in c.up_feature_channels())
+        build_branch(self, config, ops, dtype, device)
 
     @property
     def kind(self) -> str:

@@ -11,7 +11,6 @@ Parameter names are exactly the diffusers ones, so the file loads with ``strict=
 from __future__ import annotations
 
 import contextlib
-import re
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Iterator, Mapping
@@ -21,8 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..branch.config import BrushNetConfig, shape_fields_from_diffusers
-from ..branch.model import (BrushNetFeatures, DownBlock, MidBlock, UpBlock, _OpsWithFactory, run_blocks, sinusoidal_embedding,
-                    TimestepMLP, zero_conv)
+from ..branch.checkpoint import _count
+from ..branch.model import BrushNetFeatures, build_branch, run_blocks, sinusoidal_embedding
 
 POWERPAINT_TORCH_OPS = SimpleNamespace(Conv2d=nn.Conv2d, Linear=nn.Linear, GroupNorm=nn.GroupNorm, LayerNorm=nn.LayerNorm)
 
@@ -143,10 +142,6 @@ class Transformer2D(nn.Module):
         return y + x
 
 
-def _attentions(ch: int, n: int, c: PowerPaintConfig, ops: Any) -> nn.ModuleList:
-    return nn.ModuleList(Transformer2D(ch, c, ops) for _ in range(n))
-
-
 class PowerPaintModel(nn.Module):
     """The BrushNet branch of PowerPaint v2 (SD1.5), reading a [B, tokens, 768] task-prompt context."""
 
@@ -161,34 +156,12 @@ class PowerPaintModel(nn.Module):
         self.inplace_inference = True
         if not hasattr(ops, "LayerNorm"):
             ops = SimpleNamespace(Conv2d=ops.Conv2d, Linear=ops.Linear, GroupNorm=ops.GroupNorm, LayerNorm=nn.LayerNorm)
-        if dtype is not None or device is not None:
-            ops = _OpsWithFactory(ops, dtype=dtype, device=device)
-        chans, temb, n = c.block_out_channels, c.time_embed_dim, c.layers_per_block
-        self.conv_in_condition = ops.Conv2d(c.in_channels + c.conditioning_channels, chans[0], 3, padding=1)
-        self.time_embedding = TimestepMLP(chans[0], temb, ops)
-        self.down_blocks = nn.ModuleList()
-        out_ch = chans[0]
-        for level, ch in enumerate(chans):
-            in_ch, out_ch = out_ch, ch
-            block = DownBlock(in_ch, out_ch, n, temb, level < len(chans) - 1, c, ops)
-            if c.down_attention[level]:
-                block.attentions = _attentions(out_ch, n, c, ops)
-            self.down_blocks.append(block)
-        self.mid_block = MidBlock(chans[-1], 2, temb, c, ops)
-        self.mid_block.attentions = _attentions(chans[-1], 1, c, ops)
-        rev = list(reversed(chans))
-        self.up_blocks = nn.ModuleList()
-        out_ch = rev[0]
-        for level in range(len(rev)):
-            prev_ch, out_ch = out_ch, rev[level]
-            in_ch = rev[min(level + 1, len(rev) - 1)]
-            block = UpBlock(in_ch, prev_ch, out_ch, n + 1, temb, level < len(rev) - 1, c, ops)
-            if c.up_attention[level]:
-                block.attentions = _attentions(out_ch, n + 1, c, ops)
-            self.up_blocks.append(block)
-        self.brushnet_down_blocks = nn.ModuleList(zero_conv(ch, ops) for ch in c.down_feature_channels())
-        self.brushnet_mid_block = zero_conv(chans[-1], ops)
-        self.brushnet_up_blocks = nn.ModuleList(zero_conv(ch, ops) for ch in c.up_feature_channels())
+
+        def attentions(where: str, level: int, ch: int, count: int, layer_ops: Any) -> nn.ModuleList | None:
+            wanted = {"down": c.down_attention, "up": c.up_attention}.get(where, (True,))[level]
+            return nn.ModuleList(Transformer2D(ch, c, layer_ops) for _ in range(count)) if wanted else None
+
+        build_branch(self, c, ops, dtype, device, mid_layers=2, attentions=attentions)
 
     @property
     def kind(self) -> str:
@@ -231,11 +204,6 @@ class PowerPaintModel(nn.Module):
         emb = F.silu(self.time_embedding(t_emb.to(dtype)))
         inplace = self.inplace_inference and not torch.is_grad_enabled()
         return run_blocks(self, x, emb, inplace, context=context, scale=scale)
-
-
-def _count(sd: Mapping[str, Any], pattern: str) -> int:
-    rx = re.compile(pattern)
-    return len({m.group(1) for k in sd for m in [rx.match(k)] if m})
 
 
 def powerpaint_config(sd: Mapping[str, torch.Tensor], json_config: Mapping[str, Any] | None = None) -> PowerPaintConfig:

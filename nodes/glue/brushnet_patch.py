@@ -1,4 +1,4 @@
-"""Attaching a BrushNet to a cloned ModelPatcher through ComfyUI's extension points only."""
+"""Attaching a BrushNet (or PowerPaint) branch to a cloned ModelPatcher through ComfyUI's extension points only."""
 from __future__ import annotations
 
 import logging
@@ -11,11 +11,13 @@ import comfy.conds
 import comfy.model_patcher
 import comfy.patcher_extension as pe
 
-from ..brushnet_core.branch.injection import (
+from ...brushnet_core.branch.injection import (
     InjectionPlan, input_block_after_skip_patch, input_block_patch, is_wrapped, output_block_patch,
     unwrap_output_blocks, wrap_output_blocks)
-from ..brushnet_core.branch.runner import BrushNetRunner
-from . import compat
+from ...brushnet_core.branch.runner import BrushNetRunner
+from ...brushnet_core.powerpaint.runner import PowerPaintRunner
+from .. import compat
+from .errors import UnsupportedSamplingError
 
 log = logging.getLogger("BrushEdit")
 
@@ -42,7 +44,7 @@ class BrushNetSampling:
         guider = getattr(executor, "class_obj", None)
         patcher = getattr(guider, "model_patcher", None)
         if patcher is not None and compat.multigpu_devices(patcher):
-            raise RuntimeError(
+            raise UnsupportedSamplingError(
                 f"{self.node}: multi-GPU sampling is not supported: BrushNet computes its features on one device "
                 "per model call. Remove the MultiGPU node from this graph (sample on one GPU)."
             )
@@ -85,16 +87,58 @@ class BrushNetSampling:
                 unwrap_output_blocks(blocks, self.runner.slot)
 
 
+class TaskContext:
+    """PowerPaint: the per-call task-prompt context, handed to the runner by a DIFFUSION_MODEL wrapper.
+
+    Each conditioning entry carries its side's task context as a model cond (``key``), so ComfyUI
+    batches it with the right cond/uncond item; entries the node did not make fall back to the
+    cond/uncond order (``PowerPaintRunner.context_for``).
+    """
+
+    def __init__(self, runner: PowerPaintRunner) -> None:
+        self.key = f"brushedit_powerpaint_ctx_{uuid.uuid4().hex[:12]}"
+        self.runner = runner
+
+    def wrapper(self, executor: Any, *args: Any, **kwargs: Any) -> Any:
+        options = _arg(args, kwargs, 5, "transformer_options") or {}
+        self.runner.task_context = self.runner.context_for(_arg(args, kwargs, 0, "x"), kwargs.get(self.key),
+                                                           list(options.get("cond_or_uncond", [0])))
+        try:
+            return executor(*args, **kwargs)
+        finally:
+            self.runner.task_context = None
+
+
+class AttachedBranch:
+    """A model clone with a branch attached, and what the conditioning entries must carry for it."""
+
+    def __init__(self, model: comfy.model_patcher.ModelPatcher, key: str, cond_latent: torch.Tensor,
+                 task: TaskContext | None) -> None:
+        self.model, self.key, self.cond_latent, self.task = model, key, cond_latent, task
+
+    def conditioning(self, conditioning: list, side: int) -> list:
+        """Copies of the entries carrying the branch's image input (and, for PowerPaint, the task
+        context of ``side``: 0 positive, 1 negative)."""
+        out = add_conditioning(conditioning, self.key, self.cond_latent)
+        if self.task is not None:
+            out = add_model_cond(out, self.task.key, comfy.conds.CONDCrossAttn(self.task.runner.contexts[side]))
+        return out
+
+
 def attach_brushnet(model: comfy.model_patcher.ModelPatcher, brushnet: comfy.model_patcher.ModelPatcher,
                     plan: InjectionPlan, runner: BrushNetRunner, percent_range: tuple[float, float],
-                    node: str = "BrushNet") -> tuple[comfy.model_patcher.ModelPatcher, str]:
-    """A clone of ``model`` with the BrushNet patches, wrappers and weights registered; and its cond key.
+                    cond_latent: torch.Tensor, node: str = "BrushNet") -> AttachedBranch:
+    """A clone of ``model`` with the branch's patches, wrappers and weights registered.
 
     Nothing holds modules of ``model``'s instance: the output-block adds are an injection that
-    ComfyUI runs on whichever copy of the model it loads for sampling.
+    ComfyUI runs on whichever copy of the model it loads for sampling. A PowerPaintRunner gets
+    its task-context wrapper first, so that it runs outside the branch's wrapper.
     """
     key = f"brushedit_brushnet_{uuid.uuid4().hex[:12]}"
     patched = model.clone()
+    task = TaskContext(runner) if isinstance(runner, PowerPaintRunner) else None
+    if task is not None:
+        patched.add_wrapper_with_key(pe.WrappersMP.DIFFUSION_MODEL, task.key, task.wrapper)
     slot = runner.slot
     patched.set_model_input_block_patch(input_block_patch(slot))
     patched.set_model_input_block_patch_after_skip(input_block_after_skip_patch(slot))
@@ -104,7 +148,7 @@ def attach_brushnet(model: comfy.model_patcher.ModelPatcher, brushnet: comfy.mod
     patched.add_wrapper_with_key(pe.WrappersMP.OUTER_SAMPLE, key, sampling.outer_sample)
     patched.add_wrapper_with_key(pe.WrappersMP.DIFFUSION_MODEL, key, sampling.diffusion_model)
     patched.set_additional_models(key, [brushnet])
-    return patched, key
+    return AttachedBranch(patched, key, cond_latent, task)
 
 
 def add_conditioning(conditioning: list, key: str, cond_latent: torch.Tensor) -> list:
@@ -113,11 +157,14 @@ def add_conditioning(conditioning: list, key: str, cond_latent: torch.Tensor) ->
     ComfyUI then crops it to each entry's area, repeats it to the batch and concatenates it in the
     same cond/uncond order as the latent, and passes it to the diffusion model as ``key``.
     """
+    return add_model_cond(conditioning, key, comfy.conds.CONDNoiseShape(cond_latent))
+
+
+def add_model_cond(conditioning: list, key: str, cond: Any) -> list:
+    """Copies of the conditioning entries with ``cond`` as model cond ``key`` (the input is not changed)."""
     out = []
     for emb, opts in conditioning:
         opts = dict(opts)
-        model_conds = dict(opts.get("model_conds", {}))
-        model_conds[key] = comfy.conds.CONDNoiseShape(cond_latent)
-        opts["model_conds"] = model_conds
+        opts["model_conds"] = {**opts.get("model_conds", {}), key: cond}
         out.append([emb, opts])
     return out

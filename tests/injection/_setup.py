@@ -39,11 +39,23 @@ def ksample(model, positive, negative, latent, steps=4, cfg=5.0, sampler="euler"
     return nodes.common_ksampler(model, seed, steps, cfg, sampler, scheduler, positive, negative, latent)[0]["samples"]
 
 
+def as_pack_model(model):
+    """The same weights in the pack's own class (the copy ComfyUI imported), as its loader makes them.
+
+    ``brushnet_core`` imported by a test is another module than the pack's: the nodes check the
+    class of what is connected, so a model handed to a node must be of the pack's class.
+    """
+    cls = getattr(_harness.pack_module(type(model).__module__), type(model).__name__)
+    pack = cls(model.config).to(next(model.parameters()).dtype)
+    pack.load_state_dict(model.state_dict())
+    return pack.eval().requires_grad_(False)
+
+
 def brushnet_patcher(kind: str, seed: int = 2):
     import comfy.model_management as mm
     import comfy.model_patcher
 
-    model = _models.tiny_brushnet(kind, seed=seed)
+    model = as_pack_model(_models.tiny_brushnet(kind, seed=seed))
     return comfy.model_patcher.ModelPatcher(model, load_device=mm.get_torch_device(), offload_device=mm.unet_offload_device())
 
 

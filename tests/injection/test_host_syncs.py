@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch.overrides import TorchFunctionMode
 
 import _harness
 from injection._setup import apply_node, base_model, brushnet_patcher, image_and_mask, ksample, random_vae, text_conds
@@ -41,6 +42,43 @@ def _host_index(index) -> bool:
     return any(isinstance(i, list) or (isinstance(i, torch.Tensor) and i.dtype == torch.bool) for i in items)
 
 
+TORCH_DIR = os.path.dirname(os.path.realpath(torch.__file__)) + os.sep
+
+
+@functools.lru_cache(maxsize=None)
+def _is_torch_file(filename: str) -> bool:
+    return os.path.realpath(filename).startswith(TORCH_DIR)
+
+
+def _device_change(t, *args, **kwargs) -> bool:
+    """``Tensor.to`` to another device (host to device included: it waits for the queue too)."""
+    return any(isinstance(v, (torch.device, str)) and torch.device(v) != t.device
+               for v in (*args, kwargs.get("device")) if v is not None and not isinstance(v, torch.dtype))
+
+
+class _ReadMode(TorchFunctionMode):
+    """Reports the host reads among the torch calls made while it is active."""
+
+    CHECKS = {"__getitem__": lambda t, index, *a, **k: _host_index(index), "to": _device_change}
+
+    def __init__(self, tracer: "SyncTracer") -> None:
+        super().__init__()
+        self.tracer = tracer
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        is_method = getattr(func, "__qualname__", "").startswith(("Tensor.", "TensorBase.", "_TensorBase."))
+        check = self.CHECKS.get(name)
+        if check is not None:
+            hit = check(*args, **kwargs)
+        else:
+            hit = name in (READ_METHODS if is_method else READ_FUNCTIONS)
+        if hit:
+            self.tracer._hit(name)
+        return func(*args, **kwargs)
+
+
 class SyncTracer:
     """Counts value reads made by the pack's code; ``calls`` holds the count of every model call."""
 
@@ -52,44 +90,19 @@ class SyncTracer:
 
     def _hit(self, name: str) -> None:
         frame = sys._getframe(2)
-        if _is_pack_file(frame.f_code.co_filename):
+        while frame is not None and _is_torch_file(frame.f_code.co_filename):
+            frame = frame.f_back  # Python-level torch wrappers (e.g. Tensor.__format__) between pack and read
+        if frame is not None and _is_pack_file(frame.f_code.co_filename):
             self.count += 1
             self.where.append(f"{Path(frame.f_code.co_filename).name}:{frame.f_lineno} {name}")
 
     @contextlib.contextmanager
     def active(self):
-        patches: list[tuple[object, str, object]] = []
-
-        def wrap(owner, name: str, check=None) -> None:
-            original = owner.__dict__.get(name)  # None: inherited (restored by deleting the override)
-            inner = getattr(owner, name)
-
-            @functools.wraps(inner)
-            def traced(*args, **kwargs):
-                if check is None or check(*args, **kwargs):
-                    self._hit(name)
-                return inner(*args, **kwargs)
-
-            patches.append((owner, name, original))
-            setattr(owner, name, traced)
-
-        for name in READ_METHODS:
-            wrap(torch.Tensor, name)
-        for name in READ_FUNCTIONS:
-            wrap(torch, name)
-        wrap(torch.Tensor, "__getitem__", lambda t, index: _host_index(index))
-        # a copy between devices (host to device included: it waits for the queue too)
-        wrap(torch.Tensor, "to", lambda t, *a, **k: any(
-            isinstance(v, (torch.device, str)) and torch.device(v) != t.device for v in (*a, k.get("device"))
-            if v is not None and not isinstance(v, torch.dtype)))
-        try:
+        """Trace through a TorchFunctionMode: every tensor method and torch function passes through it,
+        and nothing on ``torch.Tensor`` is replaced (assigning and deleting a dunder on the class would
+        leave CPython's type slots changed, e.g. ``torch.tensor([0-d tensor])`` fails afterwards)."""
+        with _ReadMode(self):
             yield self
-        finally:
-            for owner, name, original in reversed(patches):
-                if original is None:
-                    delattr(owner, name)
-                else:
-                    setattr(owner, name, original)
 
     def per_call(self, wrapper):
         """Wraps BrushNetSampling.diffusion_model: records the reads of each model call."""
@@ -108,7 +121,7 @@ class SyncTracer:
 
 @pytest.fixture()
 def tracer(monkeypatch):
-    sampling_cls = _harness.pack_module("nodes.brushnet_patch").BrushNetSampling
+    sampling_cls = _harness.pack_module("nodes.glue.brushnet_patch").BrushNetSampling
     t = SyncTracer()
     monkeypatch.setattr(sampling_cls, "diffusion_model", t.per_call(sampling_cls.diffusion_model))
     return t

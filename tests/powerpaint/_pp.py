@@ -34,7 +34,9 @@ def powerpaint_patcher(seed: int = 4):
     import comfy.model_management as mm
     import comfy.model_patcher
 
-    return comfy.model_patcher.ModelPatcher(tiny_powerpaint(seed), load_device=mm.get_torch_device(),
+    from injection._setup import as_pack_model
+
+    return comfy.model_patcher.ModelPatcher(as_pack_model(tiny_powerpaint(seed)), load_device=mm.get_torch_device(),
                                             offload_device=mm.unet_offload_device())
 
 

@@ -171,10 +171,11 @@ def test_schema_matches_the_earlier_pack() -> None:
 def test_entries_without_a_task_context_follow_cond_or_uncond() -> None:
     from brushnet_core.branch.injection import FeatureSlot
     from brushnet_core.branch.runner import ActiveWindow
+    from brushnet_core.powerpaint.runner import PowerPaintRunner
 
     pos, neg = torch.full((1, 77, 64), 1.0), torch.full((1, 77, 64), -1.0)
-    runner = _node("PowerPaintRunner")(tiny_powerpaint(), FeatureSlot(), torch.zeros(1, 5, 8, 8), 1.0, ActiveWindow(),
-                                       (pos, neg))
+    runner = PowerPaintRunner(tiny_powerpaint(), FeatureSlot(), torch.zeros(1, 5, 8, 8), 1.0, ActiveWindow(),
+                              (pos, neg))
     ctx = runner.context_for(torch.zeros(4, 4, 8, 8), None, [1, 0])  # ComfyUI order: uncond first here
     assert ctx.shape == (4, 77, 64)
     assert torch.equal(ctx[:2], neg.expand(2, -1, -1)) and torch.equal(ctx[2:], pos.expand(2, -1, -1))
