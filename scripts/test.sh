@@ -10,6 +10,7 @@
 #     unless set (the tests read it).
 #   BRUSHEDIT_SKIP_BROWSER=1  do not install chromium/node/playwright-core (without them the browser
 #     tests skip locally, and fail under CI=true).
+# The run ends with every skip reason and its count (tests/conftest.py); each names what to install or set.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 HOST="${BRUSHEDIT_HOST_DIR:-$ROOT/.host}"
