@@ -27,7 +27,8 @@ from ..brushnet_core.powerpaint.tokens import (FUNCTIONS, PowerPaintTokensError,
 from . import compat
 from .glue.errors import OptionError
 from .glue.folders import BRUSHNET_FOLDERS, TEXT_ENCODER_FOLDERS, check_model, list_models, resolve_model
-from .glue.inpaint import base_model_kind, check_pairing, inpaint_with_branch, require_vae, unwrap_powerpaint
+from .glue.inpaint import (base_model_kind, branch_outputs, check_pairing, inpaint_with_branch, require_vae,
+                           schedule_inputs, strength_inputs, unwrap_branch)
 from .glue.schema import search_aliases
 from .glue.sockets import BrushNetModelType
 
@@ -181,33 +182,13 @@ class PowerPaint(io.ComfyNode):
                                        "(mixes P_shape with P_ctxt); 1.0 = fully."),
                 io.Combo.Input("function", options=list(FUNCTIONS), default="text guided",
                                tooltip="PowerPaint task: which learned task prompt the branch reads."),
-                io.Float.Input("scale", default=1.0, min=0.0, max=10.0, step=0.1,
-                               tooltip="Strength of the PowerPaint features (1.0 as trained; 0 disables it)."),
-                io.Int.Input("start_at", default=0, min=0, max=10000,
-                             tooltip="First sampling step (0-based) where PowerPaint is applied."),
-                io.Int.Input("end_at", default=10000, min=0, max=10000,
-                             tooltip="PowerPaint stops before this sampling step (10000 = to the end)."),
+                *strength_inputs("PowerPaint"),
                 io.Combo.Input("save_memory", options=list(SAVE_MEMORY), default="none", optional=True,
                                tooltip="Compute the branch's attention in slices to save memory (auto: half the "
                                        "heads at a time, max: one at a time); same result, slower."),
-                io.Float.Input("start_percent", default=0.0, min=0.0, max=1.0, step=0.01, optional=True,
-                               tooltip="Alternative to start_at: fraction of the noise schedule where PowerPaint starts."),
-                io.Float.Input("end_percent", default=1.0, min=0.0, max=1.0, step=0.01, optional=True,
-                               tooltip="Alternative to end_at: fraction of the noise schedule where PowerPaint stops."),
-                io.Latent.Input("source_latent", optional=True,
-                                tooltip="Optional: VAE Encode of the same image (or of a pre-filled one) for soft "
-                                        "inpainting. The latent output is then this latent with the mask as its "
-                                        "noise mask, so KSampler's denoise below 1 and Differential Diffusion work. "
-                                        "Unconnected: an empty latent (sample with denoise 1.0)."),
+                *schedule_inputs("PowerPaint"),
             ],
-            outputs=[
-                io.Model.Output(display_name="model", tooltip="The model with PowerPaint attached (a patched clone)."),
-                io.Conditioning.Output(display_name="positive", tooltip="Positive conditioning carrying PowerPaint's inputs."),
-                io.Conditioning.Output(display_name="negative", tooltip="Negative conditioning carrying PowerPaint's inputs."),
-                io.Latent.Output(display_name="latent", tooltip="Empty latent of the (cropped) image size and batch "
-                                 "(sample it with denoise 1.0); with source_latent connected, that latent with the "
-                                 "mask as noise mask (any denoise)."),
-            ],
+            outputs=branch_outputs("PowerPaint", "PowerPaint's inputs"),
         )
 
     @classmethod
@@ -215,7 +196,7 @@ class PowerPaint(io.ComfyNode):
                 scale: float, start_at: int, end_at: int, save_memory: str = "none", start_percent: float = 0.0,
                 end_percent: float = 1.0, source_latent: dict | None = None) -> io.NodeOutput:
         require_vae("PowerPaint", vae)
-        pp = unwrap_powerpaint(powerpaint)
+        pp = unwrap_branch("PowerPaint", powerpaint)
         if save_memory not in SAVE_MEMORY:
             raise OptionError(f"save_memory must be one of {', '.join(SAVE_MEMORY)} (got {save_memory!r})")
         prompts = task_prompts(function)

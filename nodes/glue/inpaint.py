@@ -11,6 +11,7 @@ import os
 from typing import Any, Callable
 
 import torch
+from comfy_api.latest import io
 
 import comfy.model_management as mm
 
@@ -69,29 +70,70 @@ def check_pairing(model: Any, brushnet: BrushNetModel | PowerPaintModel) -> Inje
                      describe=f"{name[bn_kind]} BrushNet")
 
 
-def unwrap_brushnet(brushnet: Any) -> BrushNetModel:
-    """The plain BrushNet inside a BrushNet Loader output, or an error naming what is connected."""
-    inner = getattr(brushnet, "model", None)
-    if isinstance(inner, PowerPaintModel):
-        raise WrongModelError("this is a PowerPaint v2 BrushNet: use the PowerPaint node (with PowerPaintCLIPLoader) "
-                              "for it; the BrushNet node takes plain BrushNet models")
-    if not isinstance(inner, BrushNetModel):
-        raise WrongModelError(
-            f"the brushnet input is a {type(inner or brushnet).__name__}, not a BrushNet: connect a BrushNet Loader"
-        )
-    return inner
+#: per node: (the branch class it takes, the other one, message for the other one, message for anything else)
+_BRANCH_INPUTS = {
+    "BrushNet": (BrushNetModel, PowerPaintModel,
+                 "this is a PowerPaint v2 BrushNet: use the PowerPaint node (with PowerPaintCLIPLoader) for it; the "
+                 "BrushNet node takes plain BrushNet models",
+                 "the brushnet input is a {}, not a BrushNet: connect a BrushNet Loader"),
+    "PowerPaint": (PowerPaintModel, BrushNetModel,
+                   "the powerpaint input is a plain BrushNet: use the BrushNet node for it, or load "
+                   "PowerPaint_Brushnet/diffusion_pytorch_model.safetensors for this node",
+                   "the powerpaint input is a {}: connect a BrushNet Loader that loaded the PowerPaint v2 BrushNet"),
+}
 
 
-def unwrap_powerpaint(powerpaint: Any) -> PowerPaintModel:
-    """The PowerPaint branch inside a BrushNet Loader output, or an error naming what is connected."""
-    inner = getattr(powerpaint, "model", None)
-    if isinstance(inner, BrushNetModel):
-        raise WrongModelError("the powerpaint input is a plain BrushNet: use the BrushNet node for it, or load "
-                              "PowerPaint_Brushnet/diffusion_pytorch_model.safetensors for this node")
-    if not isinstance(inner, PowerPaintModel):
-        raise WrongModelError(f"the powerpaint input is a {type(inner or powerpaint).__name__}: connect a BrushNet "
-                              "Loader that loaded the PowerPaint v2 BrushNet")
-    return inner
+def unwrap_branch(node: str, patcher: Any) -> BrushNetModel | PowerPaintModel:
+    """The branch the ``node`` ("BrushNet" or "PowerPaint") takes, from a BrushNet Loader output;
+    otherwise an error naming what is connected and which node or file to use."""
+    wanted, other, other_message, message = _BRANCH_INPUTS[node]
+    inner = getattr(patcher, "model", None)
+    if isinstance(inner, wanted):
+        return inner
+    if isinstance(inner, other):
+        raise WrongModelError(other_message)
+    raise WrongModelError(message.format(type(inner or patcher).__name__))
+
+
+# --- schema pieces the BrushNet and PowerPaint nodes share (same names, order and defaults) ---
+
+def strength_inputs(node: str) -> list:
+    """scale, start_at, end_at (required widgets, in this order)."""
+    return [
+        io.Float.Input("scale", default=1.0, min=0.0, max=10.0, step=0.1,
+                       tooltip=f"Strength of the {node} features (1.0 as trained; 0 disables {node})."),
+        io.Int.Input("start_at", default=0, min=0, max=10000,
+                     tooltip=f"First sampling step (0-based) where {node} is applied."),
+        io.Int.Input("end_at", default=10000, min=0, max=10000,
+                     tooltip=f"{node} stops before this sampling step (10000 = to the end)."),
+    ]
+
+
+def schedule_inputs(node: str) -> list:
+    """start_percent, end_percent, source_latent (optional, in this order)."""
+    return [
+        io.Float.Input("start_percent", default=0.0, min=0.0, max=1.0, step=0.01, optional=True,
+                       tooltip=f"Alternative to start_at: fraction of the noise schedule where {node} starts."),
+        io.Float.Input("end_percent", default=1.0, min=0.0, max=1.0, step=0.01, optional=True,
+                       tooltip=f"Alternative to end_at: fraction of the noise schedule where {node} stops."),
+        io.Latent.Input("source_latent", optional=True,
+                        tooltip="Optional: VAE Encode of the same image (or of a pre-filled one) for soft "
+                                "inpainting. The latent output is then this latent with the mask as its "
+                                "noise mask, so KSampler's denoise below 1 and Differential Diffusion work. "
+                                "Unconnected: an empty latent (sample with denoise 1.0)."),
+    ]
+
+
+def branch_outputs(node: str, carried: str) -> list:
+    """model, positive, negative, latent."""
+    return [
+        io.Model.Output(display_name="model", tooltip=f"The model with {node} attached (a patched clone)."),
+        io.Conditioning.Output(display_name="positive", tooltip=f"Positive conditioning carrying {carried}."),
+        io.Conditioning.Output(display_name="negative", tooltip=f"Negative conditioning carrying {carried}."),
+        io.Latent.Output(display_name="latent", tooltip="Empty latent of the (cropped) image size and batch "
+                         "(sample it with denoise 1.0); with source_latent connected, that latent with the "
+                         "mask as noise mask (any denoise)."),
+    ]
 
 
 def require_vae(node: str, vae: Any) -> None:
