@@ -21,8 +21,14 @@ _MODEL_EXTS = (".pt", ".pth", ".safetensors", ".ckpt", ".bin")
 #: how an inpaint model file is resolved and reported when missing
 INPAINT_MODEL_FILE = {"what": "inpaint model", "fix": "put big-lama.pt or MAT_Places512_G_fp16.safetensors in "
                       "models/inpaint"}
-#: the loader's output: the InpaintModel as ``bundle`` and its ModelPatcher
-LoadedInpaintModel = ManagedModel
+
+
+class LoadedInpaintModel(ManagedModel):
+    """What the loader hands on: the InpaintModel (``model``) and the ModelPatcher ComfyUI moves and frees."""
+
+    @property
+    def model(self) -> InpaintModel:
+        return self.bundle
 
 
 def list_inpaint_models() -> list[str]:
@@ -60,7 +66,7 @@ class BrushEditInpaintModelLoader(io.ComfyNode):
     @classmethod
     def execute(cls, model_name: str) -> io.NodeOutput:
         model = load_inpaint_file(resolve_model(INPAINT_MODEL_FOLDERS, model_name, **INPAINT_MODEL_FILE))
-        return io.NodeOutput(ManagedModel(model, manage(model.module)))
+        return io.NodeOutput(LoadedInpaintModel(model, manage(model.module)))
 
 
 class BrushEditPrefill(io.ComfyNode):
@@ -97,20 +103,19 @@ class BrushEditPrefill(io.ComfyNode):
 
     @classmethod
     def execute(cls, image: torch.Tensor, mask: torch.Tensor, method: str,
-                inpaint_model: ManagedModel | None = None) -> io.NodeOutput:
+                inpaint_model: LoadedInpaintModel | None = None) -> io.NodeOutput:
         model = None
         if method in LEARNED:
-            if inpaint_model is not None and not (isinstance(inpaint_model, ManagedModel)
-                                                  and isinstance(inpaint_model.bundle, InpaintModel)):
+            if inpaint_model is not None and not isinstance(inpaint_model, LoadedInpaintModel):
                 raise PrefillError("inpaint_model must come from Inpaint Model Loader (BrushEdit)")
-            if inpaint_model is not None and inpaint_model.bundle.kind != method:
-                other = inpaint_model.bundle.kind
-                raise PrefillError(f"method is {method} but the connected model ({inpaint_model.bundle.name}) is "
+            if inpaint_model is not None and inpaint_model.model.kind != method:
+                other = inpaint_model.model.kind
+                raise PrefillError(f"method is {method} but the connected model ({inpaint_model.model.name}) is "
                                    f"{'big-lama' if other == 'lama' else 'MAT'}: choose method {other}, or load "
                                    f"the {'big-lama' if method == 'lama' else 'MAT'} file")
             if inpaint_model is not None:
                 inpaint_model.load()
-                model = inpaint_model.bundle
+                model = inpaint_model.model
         elif inpaint_model is not None:
             log.info("[BrushEdit] Pre-fill: method %s does not use the connected inpaint model", method)
         count = max(int(image.shape[0]) if image.ndim == 4 else 1, int(mask.shape[0]) if mask.ndim == 3 else 1)
