@@ -118,7 +118,7 @@ def test_vae_cropped_generation_is_matched_in_place() -> None:
 def test_bad_input_is_a_clear_error(graph, input_examples) -> None:
     original, mask = _case()
     blend = _blend()
-    with pytest.raises(ValueError, match="original is 40x40 .* resize or crop it"):
+    with pytest.raises(ValueError, match="original is 40x40 .* resize or crop both alike"):
         blend.color_match_images(original, torch.rand(1, 40, 40, 3), mask)
     with pytest.raises(ValueError, match="must be within 0..1"):
         blend.color_match_images(original, original, mask, strength=1.5)

@@ -178,7 +178,7 @@ def test_edge_masks(method: str) -> None:
 
 def test_mismatched_mask_and_batches_are_clear_errors() -> None:
     prefill = pack_module("brushnet_core.image.prefill")
-    with pytest.raises(ValueError, match="mask is 30x40 .* resize or crop it"):
+    with pytest.raises(ValueError, match="mask is 30x40 .* resize or crop both alike"):
         prefill.prefill(torch.rand(1, 40, 40, 3), torch.ones(1, 40, 30), "blur")
     with pytest.raises(ValueError, match="batch size mismatch"):
         prefill.prefill(torch.rand(2, 40, 40, 3), torch.ones(3, 40, 40), "blur")

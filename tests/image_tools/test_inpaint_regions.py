@@ -163,7 +163,7 @@ def test_bad_inputs_are_clear_errors() -> None:
         regions.crop_regions(_image(64, 64).expand(2, -1, -1, -1), torch.ones(2, 64, 64), 64, 64, mode="each")
     with pytest.raises(ValueError, match="image batch has 2 images but the mask batch has 3 masks"):
         regions.crop_regions(_image(64, 64).expand(2, -1, -1, -1), torch.ones(3, 64, 64), 64, 64)
-    with pytest.raises(ValueError, match="mask is 40x64 .* resize or crop it"):
+    with pytest.raises(ValueError, match="mask is 40x64 .* resize or crop both alike"):
         regions.crop_regions(_image(64, 64), torch.ones(1, 64, 40), 64, 64)
     with pytest.raises(ValueError, match="context must be >= 1"):
         regions.crop_regions(_image(64, 64), torch.ones(1, 64, 64), 64, 64, context=0.5)
