@@ -57,7 +57,8 @@ class PartA:
         return SimpleNamespace(model=twin)
 
     def bn_patcher(self, kind: str, dtype: torch.dtype) -> Any:
-        return patcher(self.m.tiny_brushnet(kind, seed=2, dtype=dtype))
+        # the pack's own class, as its loader makes it (the nodes check the class of what is connected)
+        return patcher(self.s.as_pack_model(self.m.tiny_brushnet(kind, seed=2, dtype=dtype)))
 
     def bn_reference_sd(self, bn: Any) -> dict:
         return {k: v.detach().float().to(self.dev) for k, v in bn.model.state_dict().items()}
