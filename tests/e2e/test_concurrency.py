@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 
-from benchmarks import soak
+from benchmarks.soak import graphs as soak_graphs, runs as soak_runs
 from demo.server import ComfyServer, PromptError, output_images
 from e2e.test_compat_and_errors import legacy_api_prompt
 
@@ -103,9 +103,9 @@ def _executed(entry: dict, sampler: str = "8") -> bool:
 
 @pytest.mark.timeout(2400)  # three BrushNet graphs and a server start; minutes on a loaded 2-core machine
 def test_two_clients_one_cancels_mid_run_the_other_matches_its_solo_run(server) -> None:
-    soak.free(server)  # nothing cached from earlier tests: B must really run
-    long_a = soak.sd15(seed=21, steps=LONG_STEPS)
-    extra_a = soak.sd15(seed=22)
+    soak_runs.free(server)  # nothing cached from earlier tests: B must really run
+    long_a = soak_graphs.sd15(seed=21, steps=LONG_STEPS)
+    extra_a = soak_graphs.sd15(seed=22)
     ids: dict[str, str] = {}
     with Client(server) as a, Client(server) as b:
         start = threading.Barrier(2)
@@ -152,7 +152,7 @@ def test_two_clients_one_cancels_mid_run_the_other_matches_its_solo_run(server) 
     # the server keeps serving; B alone (after /free, so it really runs) gives the same bytes, so the
     # interrupted BrushNet graph next to it changed nothing and left nothing behind
     assert server.get("/system_stats")
-    soak.free(server)
+    soak_runs.free(server)
     solo = server.wait(server.queue(_graph_b()), timeout=900)
     assert _executed(solo)
     assert _digest(server, solo) == concurrent_b

@@ -8,6 +8,8 @@ import torch
 
 from brushnet_core.image import blend
 
+pytestmark = pytest.mark.core  # pure core: runs without booting ComfyUI
+
 
 def _case(h: int = 60, w: int = 80, seed: int = 0):
     gen = torch.Generator().manual_seed(seed)

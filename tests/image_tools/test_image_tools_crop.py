@@ -6,6 +6,8 @@ import torch
 
 from brushnet_core.image import blend, crop
 
+pytestmark = pytest.mark.core  # pure core: runs without booting ComfyUI
+
 
 def _image(h: int, w: int, seed: int = 0) -> torch.Tensor:
     return torch.rand(1, h, w, 3, generator=torch.Generator().manual_seed(seed))

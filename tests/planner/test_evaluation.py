@@ -13,6 +13,8 @@ import pytest
 from brushnet_core.planner.evaluation import PARTS, SPLIT_PARTS, evaluate, load, rules_plan_fn
 from brushnet_core.planner.plan import CATEGORIES, UNKNOWN
 
+pytestmark = pytest.mark.core  # pure core: runs without booting ComfyUI
+
 #: Floors below today's figures (tune, held-out and probes: 100/100/0.0 %): a drop below them is a
 #: regression, not noise. High-confidence wrong answers are the number that hurts users: kept near zero.
 #: probes.txt was scored once per round before its misses were fixed (figures in its header: about 93 %

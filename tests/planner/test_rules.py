@@ -15,6 +15,8 @@ from brushnet_core.planner.rules import (
 sys.path.insert(0, str(Path(__file__).parent))
 from instruction_table import HELD_OUT, ROWS  # noqa: E402
 
+pytestmark = pytest.mark.core  # pure core: runs without booting ComfyUI
+
 log = logging.getLogger("BrushEdit.tests")
 
 

@@ -2,9 +2,12 @@
 DETR definition (float64, explicit bilinear corners) and against transformers' core (issue 17, item 4)."""
 from __future__ import annotations
 
+import pytest
 import torch
 
 from tm_ref import rel
+
+pytestmark = pytest.mark.core  # pure core: runs without booting ComfyUI
 
 
 def ref_deformable(value, shapes, locations, weights):

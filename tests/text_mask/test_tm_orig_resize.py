@@ -3,6 +3,7 @@
 SAM 2 keeps its own float resize."""
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -10,6 +11,8 @@ from brushnet_core.text_mask import DinoBundle, SamBundle
 from brushnet_core.text_mask.detect import preprocess as dino_preprocess
 from brushnet_core.text_mask.segment import preprocess as sam_preprocess
 from tm_ref import CPU, IMAGENET_MEAN, IMAGENET_STD, pil_resize, u8_image
+
+pytestmark = pytest.mark.core  # pure core: runs without booting ComfyUI
 
 
 def test_grounding_dino_input_is_the_originals_pil_resize(tiny_gdino, tiny_tokenizer):
