@@ -18,6 +18,12 @@ for a 3x3 kernel, stride 4 / dilation 2 / padding 2 reads exactly the pixels at 
 where stride 2 / padding 1 on the subsampled map reads the same ones (output size ceil(n/4) both
 ways). So the model's layer, with whatever weight casting or LoRA it carries, does the work.
 
+With BrushNet or PowerPaint on the same model (as the earlier pack allowed), the branch's features,
+computed at the native sizes, are resized to every hidden state whose size RAU-Net changed
+(:func:`add_point_sizes` gives the sizes, the branch's injection resizes), and they are added
+before XA pools or restores a block's features (:func:`branch_adds_first`): the earlier pack added
+them inside the block, before any block patch ran.
+
 Nothing here imports ComfyUI; placement comes from the UNet's structure (levels, res blocks),
 never from layer classes.
 """
@@ -34,6 +40,8 @@ from .errors import BrushEditError
 
 SD15_LAYOUT = "sd15"  #: 4 levels of 2 res blocks (SD1.x, SD2.x, their inpainting variants)
 SDXL_LAYOUT = "sdxl"  #: 3 levels of 2 res blocks (SDXL base and inpainting)
+#: transformer_options key where the RAUNet node leaves its RAUNetPatches, for a branch on the same model
+RAUNET_OPTION = "brushedit_raunet"
 Size = tuple[int, int]
 
 
@@ -182,6 +190,34 @@ def restore_size(plan: RAUNetPlan, hw: Size, du: bool, xa: bool) -> Size:
     return skips[len(plan.block_kinds) - 1 - plan.xa_out_block]
 
 
+def add_point_sizes(plan: RAUNetPlan, hw: Size, du: bool, xa: bool) -> tuple:
+    """h's spatial sizes where a branch adds its features (injection.BlockSizes): per input block at
+    its end (before XA's pooling), after the middle block, per output block inside it, and per
+    output block after it (an upsampler goes to the next skip's size, as ComfyUI's ``Upsample`` does)."""
+    after, skips = block_sizes(plan, hw, du, xa)
+    n = len(plan.block_kinds)
+    inside = [skips[n - 1 - j] for j in range(n)]
+    behind = [skips[n - 2 - j] if plan.block_kinds[n - 1 - j] == "down" else skips[n - 1 - j] for j in range(n)]
+    return after, skips[-1], inside, behind
+
+
+def branch_adds_first(patches: list, is_branch: Callable[[Any], bool]) -> list:
+    """``patches`` (one block-patch list) with RAU-Net's patches moved just behind the last branch add.
+
+    So a branch's feature of a block is added before XA pools (input) or restores (output) h there,
+    whatever order the nodes were applied in. Returns ``patches`` itself when nothing moves.
+    """
+    last = max((i for i, p in enumerate(patches) if is_branch(p)), default=-1)
+    ours = [p for p in patches[:max(last, 0)] if _is_raunet_patch(p)]
+    if not ours:
+        return patches
+    return [p for p in patches[:last + 1] if not _is_raunet_patch(p)] + ours + list(patches[last + 1:])
+
+
+def _is_raunet_patch(patch: Any) -> bool:
+    return isinstance(getattr(patch, "__self__", None), RAUNetPatches)
+
+
 def _resized(items: list, targets: list[Size], natives: list[Size]) -> list:
     """Items matched to targets from the END (ComfyUI pops control residuals last-first)."""
     out = list(items)
@@ -225,6 +261,14 @@ class RAUNetPatches:
 
     def flags(self, options: dict) -> tuple[bool, bool]:
         return self.schedule.flags(step_index(options.get("sigmas"), options.get("sample_sigmas")))
+
+    def branch_sizes(self, options: dict, hw: Size) -> tuple[tuple, tuple] | None:
+        """(native, this call's) sizes at a branch's add points (:func:`add_point_sizes`), or None
+        when neither part is on in this call (the UNet keeps its native sizes)."""
+        du, xa = self.flags(options)
+        if not (du or xa):
+            return None
+        return add_point_sizes(self.plan, hw, False, False), add_point_sizes(self.plan, hw, du, xa)
 
     def downsample(self, layer: nn.Module, x: torch.Tensor, emb: Any = None, context: Any = None,
                    transformer_options: dict | None = None, *args: Any, **kwargs: Any) -> torch.Tensor:

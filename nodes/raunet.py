@@ -10,13 +10,15 @@ from comfy_api.latest import io
 import comfy.patcher_extension as pe
 from comfy.ldm.modules.diffusionmodules.openaimodel import Downsample
 
-from ..brushnet_core.raunet import RAUNetPatches, RAUNetSchedule, RAUNetUnsupportedModel, fit_control, plan_for
+from ..brushnet_core.branch.injection import is_branch_patch
+from ..brushnet_core.raunet import (RAUNET_OPTION, RAUNetPatches, RAUNetSchedule, RAUNetUnsupportedModel,
+                                    branch_adds_first, fit_control, plan_for)
 from .glue.schema import search_aliases
 
 log = logging.getLogger("BrushEdit")
 
-#: wrapper keys of this pack's branch networks: their features are computed at the native size
-BRANCH_KEY_PREFIXES = ("brushedit_brushnet_", "brushedit_powerpaint_")
+#: block-patch lists in which a branch's adds must come before RAU-Net's XA pooling / restoring
+_ORDERED_PATCHES = ("input_block_patch", "output_block_patch")
 
 
 def model_name(model: Any) -> str:
@@ -42,8 +44,21 @@ def _supported(model: Any) -> None:
         )
 
 
+def _branch_adds_first(options: dict) -> dict:
+    """``options``, or a copy whose block-patch lists have BrushNet/PowerPaint adds before RAU-Net's patches."""
+    patches = options.get("patches") or {}
+    ordered = {k: branch_adds_first(patches[k], is_branch_patch) for k in _ORDERED_PATCHES if k in patches}
+    if all(ordered[k] is patches[k] for k in ordered):
+        return options
+    return {**options, "patches": {**patches, **ordered}}
+
+
 class _Sampling:
-    """Per model call: ControlNet residuals resized to RAU-Net's feature sizes; branch networks refused."""
+    """Per model call: ControlNet residuals resized to RAU-Net's feature sizes; branch adds put before XA.
+
+    A BrushNet/PowerPaint on the same model resizes its own features (it reads this node's
+    RAUNetPatches from the options, key RAUNET_OPTION).
+    """
 
     def __init__(self, patches: RAUNetPatches) -> None:
         self.patches = patches
@@ -52,14 +67,14 @@ class _Sampling:
         args = list(args)
         options = (args[5] if len(args) > 5 else kwargs.get("transformer_options")) or {}
         du, xa = self.patches.flags(options)
+        if xa:
+            ordered = _branch_adds_first(options)
+            if ordered is not options:
+                if len(args) > 5:
+                    args[5] = ordered
+                else:
+                    kwargs["transformer_options"] = ordered
         if du or xa:
-            wrappers = (options.get("wrappers") or {}).get(pe.WrappersMP.DIFFUSION_MODEL, {})
-            if any(str(k).startswith(BRANCH_KEY_PREFIXES) for k in wrappers):
-                raise RAUNetUnsupportedModel(
-                    "RAUNet and BrushNet/PowerPaint are on the same model: RAUNet changes the UNet's feature sizes "
-                    "while the branch's features keep the native size. Use RAUNet to generate the large image, then "
-                    "inpaint it with BrushNet on a model without RAUNet (or set RAUNet's du/xa ranges to 0-0)."
-                )
             x = args[0] if args else kwargs.get("x")
             hw = (int(x.shape[-2]), int(x.shape[-1]))
             if len(args) > 4:
@@ -84,7 +99,8 @@ class RAUNet(io.ComfyNode):
                         "downsampler; XA pools the features of the first attention level. Each part is applied for "
                         "a range of sampling steps (0-based; start inclusive, end exclusive).",
             inputs=[
-                io.Model.Input("model", tooltip="An SD1.5/SD2 or SDXL model (LoRAs, ControlNet fine)."),
+                io.Model.Input("model", tooltip="An SD1.5/SD2 or SDXL model (LoRAs, ControlNet, BrushNet and "
+                                                "PowerPaint fine: their features are resized to RAU-Net's sizes)."),
                 io.Int.Input("du_start", default=0, min=0, max=10000,
                              tooltip="First sampling step (0-based) of the Downsample/Upsample part."),
                 io.Int.Input("du_end", default=4, min=0, max=10000,
@@ -113,6 +129,8 @@ class RAUNet(io.ComfyNode):
         patched.set_model_forward_timestep_embed_patch((Downsample, patches.downsample))
         patched.set_model_input_block_patch(patches.input_patch)
         patched.set_model_output_block_patch(patches.output_patch)
+        # clone() deep-copied model_options: this dict is the clone's own
+        patched.model_options.setdefault("transformer_options", {})[RAUNET_OPTION] = patches
         key = f"brushedit_raunet_{uuid.uuid4().hex[:12]}"
         patched.add_wrapper_with_key(pe.WrappersMP.DIFFUSION_MODEL, key, _Sampling(patches).diffusion_model)
         return io.NodeOutput(patched)

@@ -10,13 +10,19 @@ Placement (BrushNet paper / official diffusers fork), for an LDM UNet with ``inp
 - after the middle block: add the mid feature;
 - output blocks: after each res(+attn) add the next up feature; in a block that ends with an
   upsampler, one add happens before the upsampler and one after it.
+
+A feature is added as it is when its spatial size equals the hidden state's (always, unless another
+patch changes the UNet's sizes). Where RAU-Net changed them in this call, :class:`SizeFit` says to
+what, and the feature is resized (:func:`resize_feature`); any other mismatch is a
+:class:`FeatureSizeError`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .model import BrushNetFeatures
@@ -25,6 +31,18 @@ from ..errors import BrushEditError
 
 class IncompatibleModelError(BrushEditError, ValueError):
     """The base model cannot take this BrushNet (different architecture or channels)."""
+
+
+class FeatureSizeError(BrushEditError, ValueError):
+    """A feature's spatial size differs from the UNet's hidden state where no RAU-Net change explains it."""
+
+
+Size = tuple[int, int]
+#: an injection point: ("down", i), ("mid", 0) or ("up", k), k the index in the up features
+Point = tuple[str, int]
+#: spatial sizes of h at the add points of an LDM UNet: (per input block, at its end; after the middle
+#: block; per output block, inside it; per output block, after it, i.e. after its upsampler)
+BlockSizes = tuple[Sequence[Size], Size, Sequence[Size], Sequence[Size]]
 
 
 @dataclass(frozen=True)
@@ -116,15 +134,23 @@ class FeatureSlot:
         self.features: BrushNetFeatures | None = None
         self.chunks: int = 1
         self.index: list[int] = [0]
+        #: this call's RAU-Net size changes (None: the UNet runs at its native sizes)
+        self.fit: SizeFit | None = None
 
     def set(self, features: BrushNetFeatures, chunks: int, index: list[int]) -> None:
         self.features, self.chunks, self.index = features, chunks, index
 
     def clear(self) -> None:
-        self.features, self.chunks, self.index = None, 1, [0]
+        self.features, self.chunks, self.index, self.fit = None, 1, [0], None
 
-    def add(self, h: torch.Tensor, feature: torch.Tensor) -> torch.Tensor:
-        """``h + feature`` expanded to h's batch layout (no copy when all parts share one result)."""
+    def add(self, h: torch.Tensor, feature: torch.Tensor, point: Point = ("", -1)) -> torch.Tensor:
+        """``h + feature`` expanded to h's batch layout (no copy when all parts share one result).
+
+        A feature of another spatial size than ``h`` is resized only where this call's :attr:`fit`
+        expects exactly these two sizes at ``point``; otherwise a :class:`FeatureSizeError`.
+        """
+        if feature.shape[-2:] != h.shape[-2:]:
+            feature = self._fitted(h, feature, point)
         if feature.shape[0] == h.shape[0] and self.index == list(range(self.chunks)):
             return h + feature
         if h.shape[0] % self.chunks:
@@ -136,6 +162,79 @@ class FeatureSlot:
         parts = feature.unflatten(0, (max(self.index) + 1, -1))
         return h + torch.cat([parts[i] for i in self.index])
 
+    def _fitted(self, h: torch.Tensor, feature: torch.Tensor, point: Point) -> torch.Tensor:
+        want, have = tuple(h.shape[-2:]), tuple(feature.shape[-2:])
+        if self.fit is not None and self.fit.expects(point, have, want):
+            return resize_feature(feature, want)
+        raise FeatureSizeError(
+            f"BrushNet/PowerPaint: at {describe_point(point)} the UNet's features are {want[0]}x{want[1]} but the "
+            f"branch's are {have[0]}x{have[1]}. Another patch on this model changes the UNet's feature sizes "
+            "(Kohya Deep Shrink / PatchModelAddDownscale, a second RAUNet, ...); BrushNet and PowerPaint follow only "
+            "the size changes of one RAUNet node. Remove that patch from the model that goes into BrushNet/PowerPaint."
+        )
+
+
+def describe_point(point: Point) -> str:
+    kind, idx = point
+    return {"down": f"input block {idx}", "mid": "the middle block", "up": f"up feature {idx}"}.get(
+        kind, "an injection point")
+
+
+def resize_feature(feature: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """A feature resized to the spatial ``size`` of the hidden state it goes into: bicubic.
+
+    Bicubic (``align_corners=False``), in the feature's dtype, is what the earlier ComfyUI-BrushNet
+    pack did when RAU-Net had changed a block's size (its patched layer forward), and what both packs
+    do with ControlNet residuals. Neither BrushNet nor HiDiffusion defines a method (BrushNet was
+    trained at native sizes only); area/average pooling, like XA's own pooling, was considered but has
+    no better footing, so saved workflows of the earlier pack keep their results.
+    """
+    return F.interpolate(feature, size=(int(size[0]), int(size[1])), mode="bicubic")
+
+
+def feature_sizes(plan: InjectionPlan, sizes: BlockSizes) -> dict[Point, Size]:
+    """The spatial size of h at every injection point, given h's sizes at the UNet's blocks."""
+    inputs, middle, outputs, after = sizes
+    if len(inputs) != plan.num_input_blocks or len(outputs) != plan.num_output_blocks or len(after) != len(outputs):
+        raise ValueError(f"block sizes for {len(inputs)} input / {len(outputs)} output blocks; the plan has "
+                         f"{plan.num_input_blocks} / {plan.num_output_blocks}")
+    out: dict[Point, Size] = {("down", i): tuple(s) for i, s in enumerate(inputs)}
+    out[("mid", 0)] = tuple(middle)
+    for j, k in plan.before_upsampler.items():
+        out[("up", k)] = tuple(outputs[j])
+    for j, k in plan.after_output_block.items():
+        out[("up", k)] = tuple(after[j])
+    return out
+
+
+class SizeFit:
+    """The injection points whose hidden state RAU-Net resized in one model call: (native, changed) sizes.
+
+    Built per call from the block sizes RAU-Net gives without and with its parts on; only points
+    whose size really changed are kept, so every other point still demands equal sizes.
+    """
+
+    def __init__(self, plan: InjectionPlan, native: BlockSizes, changed: BlockSizes) -> None:
+        a, b = feature_sizes(plan, native), feature_sizes(plan, changed)
+        self.changes: dict[Point, tuple[Size, Size]] = {p: (a[p], b[p]) for p in a if a[p] != b[p]}
+
+    def expects(self, point: Point, feature: Size, hidden: Size) -> bool:
+        return self.changes.get(point) == (tuple(feature), tuple(hidden))
+
+
+#: attribute that marks this module's block patches (other patches order themselves after them)
+BRANCH_PATCH_MARK = "brushedit_branch_add"
+
+
+def _branch_patch(fn: Callable) -> Callable:
+    setattr(fn, BRANCH_PATCH_MARK, True)
+    return fn
+
+
+def is_branch_patch(patch: Any) -> bool:
+    """True for the block patches that add a branch's features (from any FeatureSlot)."""
+    return getattr(patch, BRANCH_PATCH_MARK, False) is True
+
 
 def input_block_patch(slot: FeatureSlot) -> Callable[..., torch.Tensor]:
     """Patch for ``input_block_patch``: add down feature ``id`` to input blocks 1.. (skip includes it)."""
@@ -145,9 +244,9 @@ def input_block_patch(slot: FeatureSlot) -> Callable[..., torch.Tensor]:
         kind, idx = transformer_options.get("block", ("", -1))
         if feats is None or kind != "input" or idx == 0 or idx >= len(feats.down):
             return h
-        return slot.add(h, feats.down[idx])
+        return slot.add(h, feats.down[idx], ("down", idx))
 
-    return add_down_feature
+    return _branch_patch(add_down_feature)
 
 
 def input_block_after_skip_patch(slot: FeatureSlot) -> Callable[..., torch.Tensor]:
@@ -158,9 +257,9 @@ def input_block_after_skip_patch(slot: FeatureSlot) -> Callable[..., torch.Tenso
         kind, idx = transformer_options.get("block", ("", -1))
         if feats is None or kind != "input" or idx != 0:
             return h
-        return slot.add(h, feats.down[0])
+        return slot.add(h, feats.down[0], ("down", 0))
 
-    return add_conv_in_feature
+    return _branch_patch(add_conv_in_feature)
 
 
 def output_block_patch(slot: FeatureSlot, plan: InjectionPlan) -> Callable[..., tuple[torch.Tensor, torch.Tensor]]:
@@ -172,13 +271,13 @@ def output_block_patch(slot: FeatureSlot, plan: InjectionPlan) -> Callable[..., 
         if feats is None or kind != "output":
             return h, hsp
         if idx == 0:
-            return slot.add(h, feats.mid), hsp
+            return slot.add(h, feats.mid, ("mid", 0)), hsp
         feature = plan.after_output_block.get(idx - 1)
         if feature is None:
             return h, hsp
-        return slot.add(h, feats.up[feature]), hsp
+        return slot.add(h, feats.up[feature], ("up", feature)), hsp
 
-    return add_up_feature
+    return _branch_patch(add_up_feature)
 
 
 class _AddFeature(nn.Module):
@@ -190,7 +289,7 @@ class _AddFeature(nn.Module):
 
     def forward(self, x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
         feats = self._slot.features
-        return x if feats is None else self._slot.add(x, feats.up[self._index])
+        return x if feats is None else self._slot.add(x, feats.up[self._index], ("up", self._index))
 
 
 class InjectingBlock(nn.Sequential):

@@ -12,10 +12,11 @@ import comfy.model_patcher
 import comfy.patcher_extension as pe
 
 from ...brushnet_core.branch.injection import (
-    InjectionPlan, input_block_after_skip_patch, input_block_patch, is_wrapped, output_block_patch,
+    InjectionPlan, SizeFit, input_block_after_skip_patch, input_block_patch, is_wrapped, output_block_patch,
     unwrap_output_blocks, wrap_output_blocks)
 from ...brushnet_core.branch.runner import BrushNetRunner
 from ...brushnet_core.powerpaint.runner import PowerPaintRunner
+from ...brushnet_core.raunet import RAUNET_OPTION
 from .. import compat
 from .errors import UnsupportedSamplingError
 
@@ -80,11 +81,19 @@ class BrushNetSampling:
                 wrap_output_blocks(blocks, self.plan, self.runner.slot)
             self.runner.prepare(x, timesteps, y, kwargs.get(self.key), chunks, sigma, options.get("sample_sigmas"),
                                 context=context)
+            if self.runner.slot.features is not None:
+                self.runner.slot.fit = self._raunet_fit(options, x)
             return executor(*args, **kwargs)
         finally:
             self.runner.slot.clear()
             if wrapped_here:
                 unwrap_output_blocks(blocks, self.runner.slot)
+
+    def _raunet_fit(self, options: dict, x: torch.Tensor) -> SizeFit | None:
+        """Where a RAUNet node on this model changes the UNet's sizes in this call (None: nowhere)."""
+        raunet = options.get(RAUNET_OPTION)
+        sizes = raunet.branch_sizes(options, (int(x.shape[-2]), int(x.shape[-1]))) if raunet is not None else None
+        return SizeFit(self.plan, *sizes) if sizes is not None else None
 
 
 class TaskContext:

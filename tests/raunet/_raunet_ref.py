@@ -6,6 +6,11 @@ padding 2; Res-Up = the upsampler interpolating to its skip's size; cross-attent
 bicubic restore before the last res+attn block of the matching up block) and the block indices the
 earlier ComfyUI-BrushNet pack used. It shares no code with brushnet_core.raunet; the
 layer runner is the BrushNet reference's (tests/_reference.py).
+
+With branch features (BrushNet/PowerPaint ``(down, mid, up)`` at the native sizes), they are added
+at the official places (spec section 4) and, where RAU-Net changed h's size, resized bicubic to it
+first, as the earlier pack's patched layer forward did; its adds happened inside a block, so before
+XA pools (input) or restores (output) h.
 """
 from __future__ import annotations
 
@@ -18,11 +23,14 @@ from _reference import unet_layer_runner
 BLOCKS = {"sd15": (3, 4, 8), "sdxl": (6, 4, 5)}
 
 
-def reference_unet(unet, kind: str, x, t, context, y=None, du: bool = False, xa: bool = False, control=None):
-    from comfy.ldm.modules.diffusionmodules.openaimodel import Downsample
+def reference_unet(unet, kind: str, x, t, context, y=None, du: bool = False, xa: bool = False, control=None,
+                   feats=None):
+    from comfy.ldm.modules.diffusionmodules.openaimodel import Downsample, Upsample
 
     du_block, xa_in, xa_out = BLOCKS[kind]
     run = unet_layer_runner(unet, x, t, context, y)
+    down, mid, up = feats if feats is not None else (None, None, None)
+    u = 0
 
     def fit(c, like):
         if c.shape[-2:] != like.shape[-2:]:
@@ -40,6 +48,12 @@ def reference_unet(unet, kind: str, x, t, context, y=None, du: bool = False, xa:
             c = control["input"].pop()
             if c is not None:
                 h = h + fit(c, h)
+        if down is not None and i == 0:  # conv_in: the skip is stored before the add
+            hs.append(h)
+            h = h + down[0]
+            continue
+        if down is not None:
+            h = h + fit(down[i], h)
         if xa and i == xa_in:
             h = F.avg_pool2d(h, kernel_size=2, ceil_mode=True)
         hs.append(h)
@@ -47,6 +61,8 @@ def reference_unet(unet, kind: str, x, t, context, y=None, du: bool = False, xa:
         h = run(layer, h)
     if control is not None and control.get("middle"):
         h = h + fit(control["middle"].pop(), h)
+    if mid is not None:
+        h = h + fit(mid, h)
     for j, block in enumerate(unet.output_blocks):
         skip = hs.pop()
         if control is not None and control.get("output"):
@@ -57,5 +73,11 @@ def reference_unet(unet, kind: str, x, t, context, y=None, du: bool = False, xa:
             h = F.interpolate(h, size=skip.shape[-2:], mode="bicubic")
         h = torch.cat([h, skip], 1)
         for layer in block:
+            if up is not None and isinstance(layer, Upsample):
+                h = h + fit(up[u], h)
+                u += 1
             h = run(layer, h, hs[-1].shape if hs else None)
+        if up is not None:
+            h = h + fit(up[u], h)
+            u += 1
     return unet.out(h)

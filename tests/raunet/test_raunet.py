@@ -174,16 +174,6 @@ def test_other_unet_layout_is_refused() -> None:
         raunet(odd)
 
 
-def test_brushnet_on_the_same_model_is_a_clear_error() -> None:
-    from injection._setup import apply_node, brushnet_patcher, image_and_mask, random_vae
-
-    image, mask = image_and_mask(h=176, w=240)
-    model, pos, neg, latent = apply_node(raunet(base_model("sd15")), random_vae(), image, mask,
-                                         brushnet_patcher("sd15"), *text_conds("sd15"))
-    with pytest.raises(ValueError, match="RAUNet and BrushNet/PowerPaint are on the same model"):
-        ksample(model, pos, neg, latent, steps=2)
-
-
 def test_earlier_pack_interface_and_tooltips() -> None:
     """Same id, input order (widget order), defaults and output as the earlier pack's RAUNet node."""
     info = _harness.pack_module("nodes.raunet").RAUNet.GET_NODE_INFO_V1()
