@@ -107,10 +107,19 @@ def one_step(model, positive, negative, latent, sigma: float, cfg: float, seed: 
     return captured["x"], captured["den"]
 
 
+def pristine_unet(base):
+    """``base``'s UNet module with its own weights: ComfyUI patches a loaded clone's weights (a LoRA) into
+    the shared module in place, so whatever an earlier test left loaded is unloaded first."""
+    import comfy.model_management
+
+    comfy.model_management.unload_all_models()
+    return base.model.diffusion_model
+
+
 def reference_denoised(base, bn_sd, kind, x, sigma, cfg, positive, negative, cond, scale):
     """CFG-combined denoised prediction of base UNet + BrushNet computed by the references."""
     ms = base.model.model_sampling
-    unet = base.model.diffusion_model
+    unet = pristine_unet(base)
     s = torch.full((x.shape[0],), sigma)
     xc = ms.calculate_input(s, x)
     t = ms.timestep(s).float()

@@ -9,7 +9,7 @@ import torch
 import _harness
 from _reference import reference_unet
 from injection._setup import (base_model, brushnet_patcher, conditioning_reference, count_forwards, image_and_mask,
-                              one_step, random_vae, rel_err, text_conds)
+                              one_step, pristine_unet, random_vae, rel_err, text_conds)
 from powerpaint._pp import (encode_with_vectors, powerpaint_patcher, reference_powerpaint, tiny_clip_files,
                             tiny_powerpaint, tiny_powerpaint_clip)
 
@@ -31,7 +31,7 @@ def run_powerpaint(clip, pp, function="object removal", fitting=1.0, scale=1.0, 
 def reference_step(pp_sd, x, sigma, cfg, positive, negative, cond, contexts, scale):
     """CFG-combined denoised prediction: base UNet + the reference branch reading each side's task context."""
     base = base_model("sd15")
-    ms, unet = base.model.model_sampling, base.model.diffusion_model
+    ms, unet = base.model.model_sampling, pristine_unet(base)
     s = torch.full((x.shape[0],), sigma)
     xc, t = ms.calculate_input(s, x), ms.timestep(s).float()
     preds = []
