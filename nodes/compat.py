@@ -155,3 +155,12 @@ def raise_if_cancelled() -> None:
 def cancel_check() -> Callable[[], None]:
     """The callable the core polls in long loops and network waits (raises on Cancel)."""
     return raise_if_cancelled
+
+
+def schema_fields() -> frozenset[str]:
+    """The fields the host's ``io.Schema`` takes (``search_aliases`` arrived after ComfyUI 0.3.75)."""
+    import dataclasses
+
+    from comfy_api.latest import io
+
+    return frozenset(f.name for f in dataclasses.fields(io.Schema))

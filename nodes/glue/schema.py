@@ -3,16 +3,15 @@
 ``search_aliases`` (extra words the node search matches, as ``comfy_extras/nodes_mask.py`` has
 them) arrived in ``io.Schema`` after ComfyUI 0.3.75; on hosts without the field the words are
 left out, so the same schema loads on every supported host. Nothing here is saved in workflows.
+The host is asked in :mod:`nodes.compat` (``schema_fields``), the one place that reads its internals.
 """
 from __future__ import annotations
 
-import dataclasses
-
-from comfy_api.latest import io
+from .. import compat
 
 
 def host_has_search_aliases() -> bool:
-    return "search_aliases" in {f.name for f in dataclasses.fields(io.Schema)}
+    return "search_aliases" in compat.schema_fields()
 
 
 def search_aliases(*words: str) -> dict[str, list[str]]:
