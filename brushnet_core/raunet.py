@@ -49,6 +49,10 @@ class RAUNetUnsupportedModel(BrushEditError, ValueError):
     """The model is not an SD1.5/SD2- or SDXL-layout UNet."""
 
 
+class RAUNetHostError(BrushEditError, RuntimeError):
+    """The host called a RAU-Net block without what it needs (a ComfyUI change in the UNet's calls)."""
+
+
 @dataclass(frozen=True)
 class RAUNetPlan:
     """Where the two parts act, as block indices of an LDM UNet."""
@@ -294,7 +298,7 @@ class RAUNetPatches:
         else:
             shape = transformer_options.get("original_shape")
             if not shape:
-                raise RuntimeError("RAUNet: the host passed neither the skip connection nor the input shape to "
-                                   "the output block patch; cannot restore the pooled features")
+                raise RAUNetHostError("RAUNet: the host passed neither the skip connection nor the input shape to "
+                                      "the output block patch; cannot restore the pooled features")
             size = restore_size(self.plan, (shape[-2], shape[-1]), du, xa)
         return xa_restore(h, size), hsp

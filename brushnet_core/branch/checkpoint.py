@@ -31,6 +31,10 @@ class BrushNetCheckpointError(BrushEditError, ValueError):
     """A file that cannot be used as a BrushNet, with what was found and what to do."""
 
 
+class BrushNetNotFoundError(BrushEditError, FileNotFoundError):
+    """A BrushNet file or folder that is not there."""
+
+
 @dataclass
 class CheckpointInfo:
     """What a checkpoint is: kind (sd15/sdxl/powerpaint), its config, and where it came from."""
@@ -44,7 +48,7 @@ class CheckpointInfo:
 def resolve_weights(path: str) -> tuple[str, str | None]:
     """(weights file, config.json or None) for a file or a diffusers folder."""
     if not os.path.exists(path):
-        raise FileNotFoundError(
+        raise BrushNetNotFoundError(
             f"BrushNet file not found: {path}. Put BrushNet checkpoints under models/brushnet or "
             "models/inpaint (sub-folders are fine) and pick them from the list."
         )

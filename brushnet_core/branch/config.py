@@ -86,7 +86,9 @@ def config_from_diffusers(cfg: dict[str, Any]) -> BrushNetConfig:
     """Read a released ``config.json`` (diffusers ``BrushNetModel``) into a :class:`BrushNetConfig`."""
     down_types = cfg.get("down_block_types") or []
     if any("CrossAttn" in str(t) for t in down_types):
-        raise ValueError(
+        from .checkpoint import BrushNetCheckpointError  # checkpoint imports this module
+
+        raise BrushNetCheckpointError(
             "this config.json describes a BrushNet with cross-attention (PowerPaint v2); "
             "load it with the PowerPaint nodes, not as a plain BrushNet"
         )

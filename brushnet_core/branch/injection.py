@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .model import BrushNetFeatures
+from .model import BrushNetFeatures, BrushNetRuntimeError
 from ..errors import BrushEditError
 
 
@@ -154,7 +154,7 @@ class FeatureSlot:
         if feature.shape[0] == h.shape[0] and self.index == list(range(self.chunks)):
             return h + feature
         if h.shape[0] % self.chunks:
-            raise RuntimeError(f"BrushNet: batch {h.shape[0]} is not {self.chunks} equal parts")
+            raise BrushNetRuntimeError(f"BrushNet: batch {h.shape[0]} is not {self.chunks} equal parts")
         if len(set(self.index)) == 1:
             part = feature.shape[0]
             return (h.unflatten(0, (self.chunks, part)) + feature.unsqueeze(0)).flatten(0, 1)
@@ -196,8 +196,8 @@ def feature_sizes(plan: InjectionPlan, sizes: BlockSizes) -> dict[Point, Size]:
     """The spatial size of h at every injection point, given h's sizes at the UNet's blocks."""
     inputs, middle, outputs, after = sizes
     if len(inputs) != plan.num_input_blocks or len(outputs) != plan.num_output_blocks or len(after) != len(outputs):
-        raise ValueError(f"block sizes for {len(inputs)} input / {len(outputs)} output blocks; the plan has "
-                         f"{plan.num_input_blocks} / {plan.num_output_blocks}")
+        raise FeatureSizeError(f"block sizes for {len(inputs)} input / {len(outputs)} output blocks; the plan has "
+                               f"{plan.num_input_blocks} / {plan.num_output_blocks}")
     out: dict[Point, Size] = {("down", i): tuple(s) for i, s in enumerate(inputs)}
     out[("mid", 0)] = tuple(middle)
     for j, k in plan.before_upsampler.items():

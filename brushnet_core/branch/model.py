@@ -16,10 +16,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import BrushEditError
 from .config import BrushNetConfig
 from .fast_conv import run_conv
 
 TORCH_OPS = SimpleNamespace(Conv2d=nn.Conv2d, Linear=nn.Linear, GroupNorm=nn.GroupNorm)
+
+
+class BrushNetInputError(BrushEditError, ValueError):
+    """An input the BrushNet branch cannot run on (a missing SDXL vector, conditioning of another size)."""
+
+
+class BrushNetRuntimeError(BrushEditError, RuntimeError):
+    """A sampling state the BrushNet branch cannot follow (a batch it cannot split, a host read reused)."""
 
 
 def sinusoidal_embedding(t: torch.Tensor, dim: int, flip_sin_to_cos: bool = True, freq_shift: float = 0.0) -> torch.Tensor:
@@ -210,7 +219,8 @@ class BrushNetModel(nn.Module):
         emb = self.time_embedding(t_emb.to(dtype))
         if self.add_embedding is not None:
             if added is None:
-                raise ValueError("this SDXL BrushNet needs the pooled text + size vector (SDXL 'y'), none was given")
+                raise BrushNetInputError(
+                    "this SDXL BrushNet needs the pooled text + size vector (SDXL 'y'), none was given")
             emb = emb + self.add_embedding(added.to(dtype))
         return F.silu(emb)
 

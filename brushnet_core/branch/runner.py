@@ -18,7 +18,7 @@ from typing import Sequence
 import torch
 
 from .injection import FeatureSlot
-from .model import BrushNetFeatures, BrushNetModel
+from .model import BrushNetFeatures, BrushNetInputError, BrushNetModel, BrushNetRuntimeError
 
 log = logging.getLogger("BrushEdit")
 
@@ -48,7 +48,7 @@ class HostRead:
 
     def add(self, t: torch.Tensor) -> HostValue:
         if self._values is not None:
-            raise RuntimeError("HostRead: already read")
+            raise BrushNetRuntimeError("HostRead: already read")
         self._items.append(t.detach().reshape(-1))
         return HostValue(self, len(self._items) - 1)
 
@@ -216,13 +216,13 @@ class BrushNetRunner:
         """The per-item conditioning of this call (from the conds), else the node's, matched to x."""
         cond = given if given is not None else self.conditioning
         if cond.shape[-2:] != x.shape[-2:]:
-            raise ValueError(
+            raise BrushNetInputError(
                 f"BrushNet conditioning is {tuple(cond.shape[-2:])} latent pixels but the sampler's latent is "
                 f"{tuple(x.shape[-2:])}: sample the LATENT output of the BrushNet node (no upscale or crop "
                 "between BrushNet and the sampler), or re-run BrushNet on the resized image"
             )
         if cond.shape[0] != x.shape[0] and x.shape[0] % cond.shape[0]:
-            raise ValueError(f"BrushNet: latent batch {x.shape[0]} does not match image batch {cond.shape[0]}")
+            raise BrushNetInputError(f"BrushNet: latent batch {x.shape[0]} does not match image batch {cond.shape[0]}")
         if cond.device != x.device:
             # an upload waits for the device: the node's own conditioning is uploaded once per run
             cond = cond.to(device=x.device) if given is not None else self._node_conditioning_on(x.device)

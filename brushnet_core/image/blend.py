@@ -17,7 +17,7 @@ import torch
 
 from .color import match_color
 from .crop import CropBox, parse_origin
-from .mask_ops import (as_image_batch, as_mask_batch, broadcast_batch, check_aspect,
+from .mask_ops import (ImageInputError, as_image_batch, as_mask_batch, broadcast_batch, check_aspect,
                        expand_bbox, gaussian_blur, gaussian_kernel1d, nonzero_bbox,
                        resize_image, resize_mask)
 from .regions import extract
@@ -31,7 +31,7 @@ def blend_kernel_size(kernel: int) -> int:
     """The gaussian's size in taps for the ``kernel`` widget (the earlier pack's meaning: the
     kernel size itself; an even value is made odd by adding 1, 1 means no feathering)."""
     if int(kernel) != kernel or kernel < 1:
-        raise ValueError(f"kernel must be a whole number >= 1 (1 = no feathering), got {kernel}")
+        raise ImageInputError(f"kernel must be a whole number >= 1 (1 = no feathering), got {kernel}")
     kernel = int(kernel)
     return kernel + 1 if kernel % 2 == 0 else kernel
 
@@ -39,8 +39,8 @@ def blend_kernel_size(kernel: int) -> int:
 def check_sigma(sigma: float) -> float:
     """Validate the gaussian's sigma (pixels)."""
     if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"sigma must be a number > 0 (pixels), got {sigma}; use kernel=1 to "
-                         f"blend without feathering")
+        raise ImageInputError(f"sigma must be a number > 0 (pixels), got {sigma}; use kernel=1 to "
+                              f"blend without feathering")
     return float(sigma)
 
 
@@ -174,14 +174,14 @@ def _prepare(generated: torch.Tensor, original: torch.Tensor, mask: torch.Tensor
     original = as_image_batch(original, "original")
     mask = as_mask_batch(mask)
     if generated.shape[-1] != original.shape[-1]:
-        raise ValueError(f"inpaint has {generated.shape[-1]} colour channels but original has "
-                         f"{original.shape[-1]}; convert both to RGB")
+        raise ImageInputError(f"inpaint has {generated.shape[-1]} colour channels but original has "
+                              f"{original.shape[-1]}; convert both to RGB")
     return generated, original, mask, gaussian_kernel1d(blend_kernel_size(kernel), check_sigma(sigma))
 
 
 def _check_strength(color_match: float) -> float:
     if not 0.0 <= float(color_match) <= 1.0:
-        raise ValueError(f"color_match must be within 0..1 (0 = off), got {color_match}")
+        raise ImageInputError(f"color_match must be within 0..1 (0 = off), got {color_match}")
     return float(color_match)
 
 
@@ -239,8 +239,8 @@ def stitch_inpaint(generated: torch.Tensor, original: torch.Tensor, mask: torch.
     mask = broadcast_batch(mask, n, "mask").to(original.device)
     b = original.shape[0]
     if b not in (1, n):
-        raise ValueError(f"original batch has {b} images for {n} crops: connect the one image the crops were "
-                         f"cut from (or one image per crop)")
+        raise ImageInputError(f"original batch has {b} images for {n} crops: connect the one image the crops were "
+                              f"cut from (or one image per crop)")
     h, w = original.shape[1:3]
     boxes = parse_origin(origin, n, (h, w), tuple(generated.shape[1:3]))
     out = original.clone()

@@ -17,6 +17,8 @@ import logging
 
 import torch
 
+from .mask_ops import ImageInputError
+
 log = logging.getLogger(__name__)
 
 _M_RGB_XYZ = torch.tensor([[0.4124564, 0.3575761, 0.1804375],
@@ -76,11 +78,11 @@ def match_color(generated: torch.Tensor, original: torch.Tensor, hole: torch.Ten
     ``band``-pixel ring around ``hole`` (``[H, W]`` bool). Returns a new ``[H, W, C]`` tensor
     equal (bit for bit) to ``generated`` wherever the correction weight is 0."""
     if not 0.0 <= float(strength) <= 1.0:
-        raise ValueError(f"colour match strength must be within 0..1 (0 = off), got {strength}")
+        raise ImageInputError(f"colour match strength must be within 0..1 (0 = off), got {strength}")
     if int(band) < 1:
-        raise ValueError(f"colour match band must be >= 1 pixel, got {band}")
+        raise ImageInputError(f"colour match band must be >= 1 pixel, got {band}")
     if generated.shape[-1] < 3 or original.shape[-1] < 3:
-        raise ValueError(f"colour match needs RGB images; {what} has {generated.shape[-1]} channel(s)")
+        raise ImageInputError(f"colour match needs RGB images; {what} has {generated.shape[-1]} channel(s)")
     out = generated.clone()
     if strength == 0.0:
         return out

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .mask_ops import (as_image_batch, as_mask_batch, broadcast_batch, check_aspect,
+from .mask_ops import (ImageInputError, as_image_batch, as_mask_batch, broadcast_batch, check_aspect,
                        nonzero_bbox, resize_image, resize_mask)
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def plan_crop(bbox: tuple[int, int, int, int] | None, size: tuple[int, int],
     h, w = size
     tw, th = target
     if tw < 1 or th < 1:
-        raise ValueError(f"crop width and height must be >= 1, got {tw}x{th}")
+        raise ImageInputError(f"crop width and height must be >= 1, got {tw}x{th}")
     s = scale if scale is not None else _box_scale(bbox, size, target, padding)
     bw, bh = min(w, round(tw * s)), min(h, round(th * s))
     out_w = tw if bw == round(tw * s) else max(1, round(bw / s))
@@ -100,7 +100,7 @@ def cut_for_inpaint(image: torch.Tensor, mask: torch.Tensor, width: int, height:
                  mask.shape[-1], mask.shape[-2], w, h)
         mask = resize_mask(mask, h, w)
     if padding < 0:
-        raise ValueError(f"padding must be >= 0, got {padding}")
+        raise ImageInputError(f"padding must be >= 0, got {padding}")
     bboxes = [nonzero_bbox(m) for m in mask]
     if all(b is None for b in bboxes):
         log.info("[BrushEdit] CutForInpaint: the mask is empty; cropping the image centre")
@@ -120,15 +120,15 @@ def _origin_rows(origin: object) -> list[list[int]]:
     if isinstance(origin, torch.Tensor):
         rows = origin.reshape(1, -1) if origin.ndim == 1 else origin
         if rows.ndim != 2:
-            raise ValueError(f"origin must be [x, y, w, h, W, H, cw, ch] per item, got a tensor of "
-                             f"shape {tuple(origin.shape)}")
+            raise ImageInputError(f"origin must be [x, y, w, h, W, H, cw, ch] per item, got a tensor of "
+                                  f"shape {tuple(origin.shape)}")
         return [[int(v) for v in r] for r in rows.tolist()]
     if isinstance(origin, (list, tuple)) and origin:
         if all(isinstance(v, (int, float)) for v in origin):
             return [[int(v) for v in origin]]
         return [r for o in origin for r in _origin_rows(o)]
-    raise ValueError(f"origin must come from CutForInpaint ([x, y, w, h, ...] per item), got "
-                     f"{type(origin).__name__}")
+    raise ImageInputError(f"origin must come from CutForInpaint ([x, y, w, h, ...] per item), got "
+                          f"{type(origin).__name__}")
 
 
 def parse_origin(origin: object, n: int, full_hw: tuple[int, int],
@@ -136,8 +136,8 @@ def parse_origin(origin: object, n: int, full_hw: tuple[int, int],
     """Validate an origin against the original image and return one CropBox per batch item."""
     rows = _origin_rows(origin)
     if len(rows) != n and len(rows) != 1 and not (len(rows) < n and n % len(rows) == 0):
-        raise ValueError(f"origin holds {len(rows)} crops but the batch has {n} items; connect "
-                         f"the origin of the CutForInpaint that made these crops")
+        raise ImageInputError(f"origin holds {len(rows)} crops but the batch has {n} items; connect "
+                              f"the origin of the CutForInpaint that made these crops")
     h, w = full_hw
     boxes = []
     for i in range(n):
@@ -145,18 +145,18 @@ def parse_origin(origin: object, n: int, full_hw: tuple[int, int],
         if len(r) == 2:  # the earlier pack's [x, y]: the crop was not resized
             r = [r[0], r[1], generated_hw[1], generated_hw[0], w, h]
         if len(r) not in (4, 6, 8):
-            raise ValueError(f"origin items must be [x, y, w, h, W, H, cw, ch] (or [x, y]), "
-                             f"got {r}")
+            raise ImageInputError(f"origin items must be [x, y, w, h, W, H, cw, ch] (or [x, y]), "
+                                  f"got {r}")
         if len(r) >= 6 and (r[4], r[5]) != (w, h):
-            raise ValueError(f"origin was made for a {r[4]}x{r[5]} image but original is {w}x{h}; "
-                             f"connect the same image that went into CutForInpaint")
+            raise ImageInputError(f"origin was made for a {r[4]}x{r[5]} image but original is {w}x{h}; "
+                                  f"connect the same image that went into CutForInpaint")
         box = CropBox(r[0], r[1], r[2], r[3], w, h, *(r[6:8] if len(r) == 8 else (0, 0)))
         # a full row (canvas size checked above) may stick out of the canvas: Crop For Inpaint
         # (BrushEdit) pads a region larger than the canvas allows; it must still overlap it
         inside = (box.x >= 0 and box.y >= 0 and box.x + box.w <= w and box.y + box.h <= h) if len(r) < 8 \
             else (box.x < w and box.y < h and box.x + box.w > 0 and box.y + box.h > 0)
         if box.w < 1 or box.h < 1 or not inside:
-            raise ValueError(f"origin crop {box.w}x{box.h} at ({box.x}, {box.y}) does not fit "
-                             f"in the {w}x{h} original; connect the image CutForInpaint cropped")
+            raise ImageInputError(f"origin crop {box.w}x{box.h} at ({box.x}, {box.y}) does not fit "
+                                  f"in the {w}x{h} original; connect the image CutForInpaint cropped")
         boxes.append(box)
     return boxes

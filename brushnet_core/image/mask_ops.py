@@ -37,16 +37,20 @@ _TILE = 128  # tile width of the banded-matmul blur
 _SNAP = 1e-6  # resized mask values this close to 0 or 1 are snapped to it
 
 
+class ImageInputError(BrushEditError, ValueError):
+    """An image, mask or option of the image tools that cannot be used (type, shape, batch, range)."""
+
+
 # ----------------------------------------------------------------------------- shapes
 def as_image_batch(image: torch.Tensor, name: str = "image") -> torch.Tensor:
     """Return ``image`` as ``[B, H, W, C]`` (a missing batch dimension is added)."""
     if not isinstance(image, torch.Tensor):
-        raise ValueError(f"{name} must be an IMAGE tensor, got {type(image).__name__}")
+        raise ImageInputError(f"{name} must be an IMAGE tensor, got {type(image).__name__}")
     if image.ndim == 3:
         image = image.unsqueeze(0)
     if image.ndim != 4 or min(image.shape) == 0:
-        raise ValueError(f"{name} must have shape [B, H, W, C] with no empty dimension, "
-                         f"got {tuple(image.shape)}")
+        raise ImageInputError(f"{name} must have shape [B, H, W, C] with no empty dimension, "
+                              f"got {tuple(image.shape)}")
     return image
 
 
@@ -57,14 +61,14 @@ def as_mask_batch(mask: torch.Tensor, name: str = "mask") -> torch.Tensor:
     is used, as the earlier pack did with image-like masks).
     """
     if not isinstance(mask, torch.Tensor):
-        raise ValueError(f"{name} must be a MASK tensor, got {type(mask).__name__}")
+        raise ImageInputError(f"{name} must be a MASK tensor, got {type(mask).__name__}")
     if mask.ndim == 2:
         mask = mask.unsqueeze(0)
     elif mask.ndim == 4:
         mask = mask[:, 0] if mask.shape[1] == 1 else mask[..., 0]
     if mask.ndim != 3 or min(mask.shape) == 0:
-        raise ValueError(f"{name} must have shape [B, H, W] or [H, W] with no empty dimension, "
-                         f"got {tuple(mask.shape)}")
+        raise ImageInputError(f"{name} must have shape [B, H, W] or [H, W] with no empty dimension, "
+                              f"got {tuple(mask.shape)}")
     mask = mask.float()
     lo, hi = torch.aminmax(mask)
     return mask if 0.0 <= float(lo) and float(hi) <= 1.0 else mask.clamp(0.0, 1.0)
@@ -80,12 +84,12 @@ def broadcast_batch(tensor: torch.Tensor, n: int, name: str) -> torch.Tensor:
         if b != 1:
             log.info("[BrushEdit] %s batch of %d is repeated to %d items", name, b, n)
         return tensor.repeat((n // b,) + (1,) * (tensor.ndim - 1))
-    raise ValueError(f"batch size mismatch: {name} has {b} items but {n} are needed; give the "
-                     f"same number of items, a single item, or a number that divides {n}")
+    raise ImageInputError(f"batch size mismatch: {name} has {b} items but {n} are needed; give the "
+                          f"same number of items, a single item, or a number that divides {n}")
 
 
 # ----------------------------------------------------------------------------- resizing
-class MaskSizeError(BrushEditError, ValueError):
+class MaskSizeError(ImageInputError):
     """A mask (or image) that cannot be scaled onto another without distortion."""
 
 
@@ -140,9 +144,9 @@ def resize_image(image: torch.Tensor, h: int, w: int) -> torch.Tensor:
 def gaussian_kernel1d(size: int, sigma: float) -> torch.Tensor:
     """Normalised 1-D gaussian of ``size`` taps (odd); taps beyond 6 sigma are dropped."""
     if size < 1 or size % 2 == 0:
-        raise ValueError(f"gaussian kernel size must be a positive odd number, got {size}")
+        raise ImageInputError(f"gaussian kernel size must be a positive odd number, got {size}")
     if not (sigma > 0 and math.isfinite(sigma)):
-        raise ValueError(f"gaussian sigma must be a finite number > 0, got {sigma}")
+        raise ImageInputError(f"gaussian sigma must be a finite number > 0, got {sigma}")
     radius = min((size - 1) // 2, math.ceil(_GAUSS_TRUNCATE * sigma))
     i = torch.arange(-radius, radius + 1, dtype=torch.float64)
     g = torch.exp(-(i * i) / (2.0 * sigma * sigma))
@@ -316,8 +320,8 @@ def fill_holes(mask: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
     try:
         from scipy.ndimage import binary_fill_holes
     except ImportError as exc:  # pragma: no cover - scipy ships with ComfyUI
-        raise ValueError("filling mask holes needs scipy (a ComfyUI dependency): "
-                         "pip install scipy") from exc
+        raise ImageInputError("filling mask holes needs scipy (a ComfyUI dependency): "
+                              "pip install scipy") from exc
     out = mask.clone()
     for i, m in enumerate(mask):
         inside = (m > threshold).cpu().numpy()
@@ -359,9 +363,9 @@ def adjust_mask(mask: torch.Tensor, *, threshold: float = 0.0, fill: bool = Fals
     3. grow / shrink  4. bounding box (+ padding)  5. invert  6. gaussian feather.
     """
     if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"threshold must be within 0..1 (0 = off), got {threshold}")
+        raise ImageInputError(f"threshold must be within 0..1 (0 = off), got {threshold}")
     if feather < 0 or bbox_padding < 0:
-        raise ValueError(f"feather and bbox_padding must be >= 0, got {feather} and {bbox_padding}")
+        raise ImageInputError(f"feather and bbox_padding must be >= 0, got {feather} and {bbox_padding}")
     out = as_mask_batch(mask)
     if threshold > 0.0:
         out = (out > threshold).float()

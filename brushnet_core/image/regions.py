@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from .crop import CropBox
-from .mask_ops import (as_image_batch, as_mask_batch, broadcast_batch, check_aspect, nonzero_bbox,
+from .mask_ops import (ImageInputError, as_image_batch, as_mask_batch, broadcast_batch, check_aspect, nonzero_bbox,
                        resize_image, resize_mask)
 
 log = logging.getLogger(__name__)
@@ -50,8 +50,8 @@ def extend_canvas(image: torch.Tensor, mask: torch.Tensor, left: int, top: int, 
                   bottom: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Pad ``[B, H, W, C]`` / ``[B, H, W]`` for outpainting: new pixels repeat the edge, mask 1."""
     if min(left, top, right, bottom) < 0:
-        raise ValueError(f"outpaint extensions must be >= 0 pixels, got left {left}, top {top}, right {right}, "
-                         f"bottom {bottom}")
+        raise ImageInputError(f"outpaint extensions must be >= 0 pixels, got left {left}, top {top}, right {right}, "
+                              f"bottom {bottom}")
     if not (left or top or right or bottom):
         return image, mask
     pad = (left, right, top, bottom)
@@ -79,7 +79,7 @@ def split_regions(hole: torch.Tensor, merge_distance: float,
     from scipy.ndimage import find_objects
 
     if max_regions < 1:
-        raise ValueError(f"max_regions must be >= 1, got {max_regions}")
+        raise ImageInputError(f"max_regions must be >= 1, got {max_regions}")
     labels = torch.zeros(hole.shape, dtype=torch.int64)
     bbox = nonzero_bbox(hole.float())
     if bbox is None:
@@ -109,9 +109,9 @@ def plan_box(bbox: tuple[int, int, int, int] | None, canvas_hw: tuple[int, int],
              context: float = 1.5, max_upscale: float = 4.0) -> CropBox:
     """The crop box (aspect of ``out_wh``) for a region's ``bbox`` on a canvas of ``canvas_hw``."""
     if context < 1.0:
-        raise ValueError(f"context must be >= 1 (1 = the region's bounding box only), got {context}")
+        raise ImageInputError(f"context must be >= 1 (1 = the region's bounding box only), got {context}")
     if max_upscale < 1.0:
-        raise ValueError(f"max_upscale must be >= 1, got {max_upscale}")
+        raise ImageInputError(f"max_upscale must be >= 1, got {max_upscale}")
     ch, cw = canvas_hw
     ow, oh = out_wh
     aspect = ow / oh
@@ -172,9 +172,9 @@ def crop_regions(image: torch.Tensor, mask: torch.Tensor, width: int, height: in
     ``(left, top, right, bottom)`` pixels added to the canvas for outpainting.
     """
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        raise ImageInputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if multiple < 1:
-        raise ValueError(f"multiple must be >= 1, got {multiple}")
+        raise ImageInputError(f"multiple must be >= 1, got {multiple}")
     out_w, out_h = round_up(width, multiple), round_up(height, multiple)
     if (out_w, out_h) != (width, height):
         log.info("[BrushEdit] crop size %dx%d rounded up to %dx%d (a multiple of %d)", width, height, out_w, out_h,
@@ -184,11 +184,11 @@ def crop_regions(image: torch.Tensor, mask: torch.Tensor, width: int, height: in
     if bi == 1 and bm > 1:  # several masks (e.g. one per object) for one image: one mask
         mask = mask.amax(0, keepdim=True)
     elif bm not in (1, bi):
-        raise ValueError(f"image batch has {bi} images but the mask batch has {bm} masks: give one mask, or one "
-                         "mask per image")
+        raise ImageInputError(f"image batch has {bi} images but the mask batch has {bm} masks: give one mask, or one "
+                              "mask per image")
     if mode == "each" and bi > 1:
-        raise ValueError(f"mode 'each' splits the regions of one image, but the image batch has {bi} images: use "
-                         "mode 'one' for a batch, or feed the images one at a time")
+        raise ImageInputError(f"mode 'each' splits the regions of one image, but the image batch has {bi} images: use "
+                              "mode 'one' for a batch, or feed the images one at a time")
     mask = broadcast_batch(mask, bi, "mask")
     h, w = image.shape[1:3]
     if mask.shape[-2:] != (h, w):

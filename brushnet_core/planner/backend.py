@@ -6,7 +6,7 @@ import time
 from typing import Any, Callable, Optional
 
 from .parse import plan_from_answer, quote
-from .plan import EditPlan, PlannerError, PlanParseError, with_estimated_confidence
+from .plan import EditPlan, PlanInputError, PlannerError, PlanParseError, with_estimated_confidence
 from .prompts import SYSTEM_PROMPT, plan_prompt, repair_prompt
 from .rules import rule_plan
 
@@ -110,7 +110,7 @@ class ChatPlanner(Planner):
              cancel_check: Optional[CancelCheck] = None) -> EditPlan:
         check = cancel_check or no_cancel
         if not instruction or not instruction.strip():
-            raise ValueError("the instruction is empty: type what to change, e.g. 'remove the dog'")
+            raise PlanInputError("the instruction is empty: type what to change, e.g. 'remove the dog'")
         sent, ref_size = self.prepare(image)
         prompt = self.build_prompt(instruction, ref_size)
         if source_caption.strip():

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from .plan import HIGH_CONFIDENCE, UNKNOWN, EditPlan
+from .plan import HIGH_CONFIDENCE, UNKNOWN, EditPlan, PlanInputError
 
 EVAL_DIR = Path(__file__).with_name("eval_set")
 PARTS = ("tune", "heldout", "probes")
@@ -31,7 +31,7 @@ class Case:
 def load(part: str) -> list[Case]:
     """The rows of one part ('tune' or 'heldout')."""
     if part not in PARTS:
-        raise ValueError(f"unknown evaluation part {part!r}; expected one of {PARTS}")
+        raise PlanInputError(f"unknown evaluation part {part!r}; expected one of {PARTS}")
     cases = []
     for line in (EVAL_DIR / f"{part}.txt").read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):

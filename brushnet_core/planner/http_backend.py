@@ -32,6 +32,7 @@ from .backend import (
 )
 
 from . import redact
+from .plan import PlanInputError
 from .prompts import response_format
 
 log = logging.getLogger("BrushEdit.planner")
@@ -47,12 +48,12 @@ def chat_url(base_url: str) -> str:
     url = (base_url or "").strip()
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(
+        raise PlanInputError(
             f"base_url {url!r} is not an http(s) URL; use e.g. 'http://127.0.0.1:11434/v1' (Ollama), "
             "'http://127.0.0.1:8000/v1' (vLLM) or 'https://api.openai.com/v1'"
         )
     if parts.username or parts.password:
-        raise ValueError("base_url must not contain credentials; put the key in an environment variable")
+        raise PlanInputError("base_url must not contain credentials; put the key in an environment variable")
     path = parts.path.rstrip("/")
     if not path.endswith("/chat/completions"):
         path += "/chat/completions"
@@ -63,7 +64,7 @@ def check_env_name(name: str) -> str:
     """The env-var NAME widget must hold a name, never a key (the value is never echoed)."""
     name = (name or "").strip()
     if name and not _ENV_NAME.match(name):
-        raise ValueError(
+        raise PlanInputError(
             "api_key_env must be the NAME of an environment variable (e.g. OPENAI_API_KEY), not a key; "
             "the text you typed is not a valid variable name and was not used. Set the key with "
             "`export OPENAI_API_KEY=...` before starting ComfyUI and type only the name here."
@@ -192,11 +193,12 @@ class HTTPPlanner(ChatPlanner):
         check_env_name(config.api_key_env)
         redact.register_env_name(config.api_key_env)  # its value is scrubbed from errors, outputs, logs
         if not config.model.strip():
-            raise ValueError("model is empty: type the model name the server serves (e.g. 'gpt-4o', 'qwen2.5vl:7b')")
+            raise PlanInputError(
+                "model is empty: type the model name the server serves (e.g. 'gpt-4o', 'qwen2.5vl:7b')")
         self.box_convention = config.box_convention
         self.name = f"http:{config.model}"
         if config.structured_output not in STRUCTURED_OUTPUT:
-            raise ValueError(f"structured_output {config.structured_output!r} is not one of {STRUCTURED_OUTPUT}")
+            raise PlanInputError(f"structured_output {config.structured_output!r} is not one of {STRUCTURED_OUTPUT}")
         #: None until the server answered a request with response_format; False after it refused one
         self.schema_supported: Optional[bool] = None
 

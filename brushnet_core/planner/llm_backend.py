@@ -17,7 +17,7 @@ import torch
 from .backend import CancelCheck, ChatPlanner, Turn, no_cancel
 from .local_model import Manager, generate, managed, offline_folder, read_model_type, torch_dtype
 from .parse import plan_from_answer
-from .plan import EditPlan, PlannerError
+from .plan import EditPlan, PlanInputError, PlannerError
 from .prompts import TEXT_SYSTEM_PROMPT, text_plan_prompt
 from .rules import addition_box
 
@@ -93,7 +93,7 @@ def load_llm_planner(path: str, dtype: Any = "float32", max_new_tokens: int = 25
 
     model_type = read_model_type(path)
     if model_type in _VISION_TYPES:
-        raise ValueError(
+        raise PlanInputError(
             f"{path} is a vision-language model ({model_type}); load it with BrushEdit Planner Backend "
             "(local Qwen-VL), or pick a text-only instruct model (e.g. Qwen2.5-1.5B-Instruct) here"
         )

@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator, Optional
 
 import torch
 
+from ..errors import BrushEditError
 from .backend import CancelCheck
 
 log = logging.getLogger("BrushEdit.planner")
@@ -28,6 +29,14 @@ def torch_dtype(dtype: Any) -> Any:
     return DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype
 
 
+class LocalModelNotFound(BrushEditError, FileNotFoundError):
+    """A local planner model folder that is missing or cannot be loaded offline."""
+
+
+class LocalModelUnsupported(BrushEditError, ImportError):
+    """A local planner model whose family the installed transformers cannot load."""
+
+
 def read_model_type(path: str) -> str:
     """``model_type`` from the folder's ``config.json`` ('' when it has none)."""
     cfg_path = os.path.join(path, "config.json")
@@ -35,7 +44,7 @@ def read_model_type(path: str) -> str:
         with open(cfg_path, encoding="utf-8") as fh:
             return str(json.load(fh).get("model_type", ""))
     except (OSError, json.JSONDecodeError) as exc:
-        raise FileNotFoundError(f"cannot read {cfg_path}: {exc}") from None
+        raise LocalModelNotFound(f"cannot read {cfg_path}: {exc}") from None
 
 
 @contextlib.contextmanager
@@ -45,7 +54,7 @@ def offline_folder(path: str, needs: str) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        raise FileNotFoundError(f"could not load the model folder {path} offline: {exc}. It needs {needs}.") from None
+        raise LocalModelNotFound(f"could not load the model folder {path} offline: {exc}. It needs {needs}.") from None
 
 
 def managed(model: torch.nn.Module, manager: Optional[Manager], path: str, kind: str,

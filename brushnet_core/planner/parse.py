@@ -5,7 +5,7 @@ import json
 import re
 from typing import Any, Optional
 
-from .plan import CATEGORIES, NEEDS_OBJECT, UNKNOWN, Box, EditPlan, PlanParseError
+from .plan import CATEGORIES, NEEDS_OBJECT, UNKNOWN, Box, EditPlan, PlanInputError, PlanParseError
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
@@ -163,7 +163,7 @@ def convert_box(
     elif conv == "norm1":
         sx, sy, lim_x, lim_y = float(width), float(height), 1.0, 1.0
     else:
-        raise ValueError(f"unknown box convention {convention!r}")
+        raise PlanInputError(f"unknown box convention {convention!r}")
     x0, y0, x1, y1 = nums
     if x1 <= x0 or y1 <= y0:
         raise PlanParseError(

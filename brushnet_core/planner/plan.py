@@ -29,6 +29,14 @@ class PlanParseError(PlannerError):
     """The model's answer could not be turned into a valid plan (the message quotes it)."""
 
 
+class PlanInputError(BrushEditError, ValueError):
+    """An input or setting the planner cannot use (empty instruction, unknown category, bad box or URL).
+
+    Deliberately not a :class:`PlannerError`: planner code catches those to retry or repair, and a bad
+    input is not retried.
+    """
+
+
 @dataclass(frozen=True)
 class EditPlan:
     """One planned edit.
@@ -53,13 +61,13 @@ class EditPlan:
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES and self.category != UNKNOWN:
-            raise ValueError(
+            raise PlanInputError(
                 f"unknown edit category {self.category!r}; expected one of {', '.join(CATEGORIES)}"
             )
         if self.box is not None:
             x0, y0, x1, y1 = self.box
             if x1 <= x0 or y1 <= y0:
-                raise ValueError(f"empty box {self.box}: need x0 < x1 and y0 < y1 (pixels, x1/y1 exclusive)")
+                raise PlanInputError(f"empty box {self.box}: need x0 < x1 and y0 < y1 (pixels, x1/y1 exclusive)")
 
     def with_overrides(
         self,
@@ -176,11 +184,11 @@ def parse_box_text(text: str) -> Box | None:
     except ValueError:
         values = []
     if len(values) != 4:
-        raise ValueError(
+        raise PlanInputError(
             f"box override {text!r} is not four numbers; type it as 'x0, y0, x1, y1' in pixels "
             "of the input image (top-left and bottom-right corners)"
         )
     x0, y0, x1, y1 = values
     if x1 <= x0 or y1 <= y0:
-        raise ValueError(f"box override {values} is empty: need x0 < x1 and y0 < y1")
+        raise PlanInputError(f"box override {values} is empty: need x0 < x1 and y0 < y1")
     return (x0, y0, x1, y1)

@@ -10,7 +10,7 @@ from typing import Optional
 import torch
 
 from ..image.mask_ops import as_mask_batch, fit_mask, grow_mask
-from .plan import CATEGORIES, Box
+from .plan import CATEGORIES, Box, PlanInputError
 
 
 def box_mask(height: int, width: int, box: Box, batch: int = 1) -> torch.Tensor:
@@ -19,7 +19,7 @@ def box_mask(height: int, width: int, box: Box, batch: int = 1) -> torch.Tensor:
     x0, x1 = max(0, min(int(x0), width)), max(0, min(int(x1), width))
     y0, y1 = max(0, min(int(y0), height)), max(0, min(int(y1), height))
     if x1 <= x0 or y1 <= y0:
-        raise ValueError(f"box {tuple(box)} does not overlap the {width}x{height} image")
+        raise PlanInputError(f"box {tuple(box)} does not overlap the {width}x{height} image")
     out = torch.zeros(batch, height, width)
     out[:, y0:y1, x0:x1] = 1.0
     return out
@@ -44,14 +44,14 @@ def mask_for_plan(
     (or the given mask when the plan has no box).
     """
     if category not in CATEGORIES:
-        raise ValueError(f"unknown category {category!r}; expected one of {', '.join(CATEGORIES)}")
+        raise PlanInputError(f"unknown category {category!r}; expected one of {', '.join(CATEGORIES)}")
     if category == "global":
         return torch.ones(batch, height, width)
     if category == "addition":
         if box is not None:
             return box_mask(height, width, box, batch)
         if mask is None:
-            raise ValueError(
+            raise PlanInputError(
                 "category 'addition' needs a box from the planner (or typed into override_box) or a drawn mask "
                 "of where the new object goes; none was given"
             )
@@ -59,13 +59,13 @@ def mask_for_plan(
     what = f"'{object_phrase}'" if object_phrase else "the object"
     if mask is None:
         need = "the main subject (it is inverted)" if category == "background" else what
-        raise ValueError(
+        raise PlanInputError(
             f"category '{category}' needs a mask of {need}: connect BrushEditTextMask (with the planner's "
             "object phrase) or a drawn mask to the 'mask' input"
         )
     m = fit_mask(as_mask_batch(mask), height, width)
     if float(m.max()) <= 0.0:
-        raise ValueError(
+        raise PlanInputError(
             f"the mask for {what} is empty (nothing detected or nothing drawn), so category '{category}' "
             "has nothing to edit; change the object phrase, lower the detection threshold, or draw the mask"
         )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .plan import CATEGORIES, UNKNOWN
+from .plan import CATEGORIES, UNKNOWN, PlanInputError
 
 #: Box conventions a backend can ask for / a model can answer in.
 BOX_CONVENTIONS: tuple[str, ...] = ("pixels", "norm1000", "norm1", "auto")
@@ -74,7 +74,7 @@ def box_rule(convention: str, width: int, height: int) -> str:
     """The sentence fragment telling the model how to write the box."""
     key = "pixels" if convention == "auto" else convention
     if key not in _BOX_RULES:
-        raise ValueError(f"unknown box convention {convention!r}; expected one of {BOX_CONVENTIONS}")
+        raise PlanInputError(f"unknown box convention {convention!r}; expected one of {BOX_CONVENTIONS}")
     return _BOX_RULES[key].format(w=width, h=height)
 
 

@@ -12,8 +12,8 @@ from typing import Any, Callable, Optional
 import torch
 
 from .backend import CancelCheck, ChatPlanner, SYSTEM_PROMPT, Turn, no_cancel
-from .local_model import Manager, generate, managed, offline_folder, read_model_type, torch_dtype
-from .plan import PlannerError
+from .local_model import LocalModelUnsupported, Manager, generate, managed, offline_folder, read_model_type, torch_dtype
+from .plan import PlanInputError, PlannerError
 
 #: model_type in config.json -> (transformers class name, box convention)
 FAMILIES: dict[str, tuple[str, str]] = {
@@ -29,7 +29,7 @@ def detect_family(path: str) -> str:
     """The model family from ``config.json``'s ``model_type``."""
     model_type = read_model_type(path)
     if model_type not in FAMILIES:
-        raise ValueError(
+        raise PlanInputError(
             f"{path} is a {model_type or 'unknown'!r} model; the local planner supports "
             f"{', '.join(FAMILIES)} (Qwen2-VL, Qwen2.5-VL, Qwen3-VL). Use the OpenAI-compatible backend "
             "(e.g. vLLM/Ollama/LM Studio) for other models."
@@ -101,12 +101,12 @@ def load_vlm_planner(path: str, family: str = "auto", dtype: Any = "float32", ma
 
     found = detect_family(path)
     if family not in ("auto", found):
-        raise ValueError(f"{path} is a {found!r} model but family {family!r} was chosen; pick 'auto' or {found!r}")
+        raise PlanInputError(f"{path} is a {found!r} model but family {family!r} was chosen; pick 'auto' or {found!r}")
     cls_name = FAMILIES[found][0]
     cls = getattr(transformers, cls_name, None)
     if cls is None:
-        raise ImportError(f"transformers {transformers.__version__} has no {cls_name}; upgrade transformers "
-                          "to load this model family")
+        raise LocalModelUnsupported(f"transformers {transformers.__version__} has no {cls_name}; upgrade transformers "
+                                    "to load this model family")
     dtype = torch_dtype(dtype)
     with offline_folder(path, "config.json, the weights, the tokenizer files, preprocessor_config.json and "
                               "chat_template(.json/.jinja)"):

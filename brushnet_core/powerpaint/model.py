@@ -22,8 +22,13 @@ from torch import nn
 from ..branch.config import BrushNetConfig, shape_fields_from_diffusers
 from ..branch.checkpoint import _count
 from ..branch.model import BrushNetFeatures, build_branch, run_blocks, sinusoidal_embedding
+from ..errors import BrushEditError
 
 POWERPAINT_TORCH_OPS = SimpleNamespace(Conv2d=nn.Conv2d, Linear=nn.Linear, GroupNorm=nn.GroupNorm, LayerNorm=nn.LayerNorm)
+
+
+class PowerPaintModelError(BrushEditError, ValueError):
+    """A PowerPaint BrushNet that cannot be built or run as given (not PowerPaint, no or wrong task context)."""
 
 
 @dataclass(frozen=True)
@@ -172,7 +177,7 @@ class PowerPaintModel(nn.Module):
         """Compute attention in slices while inside (``auto``: half the heads per slice, ``max``: one)."""
         size = {"none": 0, "auto": max(self.config.num_attention_heads // 2, 1), "max": 1}.get(mode)
         if size is None:
-            raise ValueError(f"save_memory must be one of none, auto, max (got {mode!r})")
+            raise PowerPaintModelError(f"save_memory must be one of none, auto, max (got {mode!r})")
         layers = [m for m in self.modules() if isinstance(m, Attention)]
         for layer in layers:
             layer.slice_size = size
@@ -186,10 +191,11 @@ class PowerPaintModel(nn.Module):
                 added: torch.Tensor | None = None, scale: float = 1.0, context: torch.Tensor | None = None) -> BrushNetFeatures:
         """Run the branch: inputs as :meth:`BrushNetModel.forward`, plus the task-prompt ``context`` [B,T,768]."""
         if context is None:
-            raise ValueError("PowerPaint's BrushNet reads a task-prompt context (PowerPaint node); none was given")
+            raise PowerPaintModelError(
+                "PowerPaint's BrushNet reads a task-prompt context (PowerPaint node); none was given")
         dtype = self.conv_in_condition.weight.dtype
         if context.shape[-1] != self.config.cross_attention_dim:
-            raise ValueError(
+            raise PowerPaintModelError(
                 f"PowerPaint context is {context.shape[-1]} wide, the model expects {self.config.cross_attention_dim}: "
                 "use the SD1.5 CLIP-L from PowerPaintCLIPLoader"
             )
@@ -210,7 +216,7 @@ def powerpaint_config(sd: Mapping[str, torch.Tensor], json_config: Mapping[str, 
     """Shapes from the tensors; the head count (not visible in shapes) from config.json, else 8 as released."""
     levels = _count(sd, r"down_blocks\.(\d+)\.resnets\.0\.conv1\.weight")
     if levels == 0 or "mid_block.attentions.0.proj_in.weight" not in sd:
-        raise ValueError("not a PowerPaint BrushNet: no down blocks or no mid-block attention")
+        raise PowerPaintModelError("not a PowerPaint BrushNet: no down blocks or no mid-block attention")
     chans = tuple(int(sd[f"down_blocks.{i}.resnets.0.conv1.weight"].shape[0]) for i in range(levels))
     proj_in = sd["mid_block.attentions.0.proj_in.weight"]
     ctx_key = "mid_block.attentions.0.transformer_blocks.0.attn2.to_k.weight"
@@ -246,7 +252,8 @@ def config_from_released(cfg: Mapping[str, Any]) -> PowerPaintConfig:
     """A PowerPaint ``config.json`` (diffusers BrushNetModel with CrossAttn blocks) -> PowerPaintConfig."""
     down_types = list(cfg.get("down_block_types") or [])
     if not any("CrossAttn" in str(t) for t in down_types):
-        raise ValueError("this config.json has no cross-attention blocks: it is a plain BrushNet, not PowerPaint")
+        raise PowerPaintModelError(
+            "this config.json has no cross-attention blocks: it is a plain BrushNet, not PowerPaint")
     layers = cfg.get("transformer_layers_per_block", 1)
     return PowerPaintConfig(
         **shape_fields_from_diffusers(dict(cfg)),

@@ -63,14 +63,15 @@ class PowerPaintTextEncoder:
 
 def task_prompts(function: str) -> TaskPrompts:
     if function not in FUNCTIONS:
-        raise ValueError(f"unknown PowerPaint function {function!r}: use one of {', '.join(FUNCTIONS)}")
+        raise PowerPaintTokensError(f"unknown PowerPaint function {function!r}: use one of {', '.join(FUNCTIONS)}")
     return FUNCTIONS[function]
 
 
 def mix(a: torch.Tensor, b: torch.Tensor, fitting: float) -> torch.Tensor:
     """``fitting * a + (1 - fitting) * b`` (the official pipeline's tradoff)."""
     if a.shape != b.shape:
-        raise ValueError(f"PowerPaint prompts A and B encode to different shapes {tuple(a.shape)} and {tuple(b.shape)}")
+        raise PowerPaintTokensError(
+            f"PowerPaint prompts A and B encode to different shapes {tuple(a.shape)} and {tuple(b.shape)}")
     return a * fitting + (1.0 - fitting) * b
 
 

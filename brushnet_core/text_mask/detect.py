@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .deformable import fast_deformable_attention
+from .errors import TextMaskError
 from .lru import cache_bytes, lru_get, lru_put
 from .original import ORIGINAL_REFERENCE_EPS, reference_eps, resize_uint8, to_uint8, uint8_to_chw
 from .segment import IMAGENET_MEAN, IMAGENET_STD, image_key, layer_checks
@@ -61,11 +62,11 @@ class DetectOptions:
 
     def __post_init__(self) -> None:
         if self.resize not in RESIZE_MODES:
-            raise ValueError(f"Unknown resize mode {self.resize!r}; choose one of {', '.join(RESIZE_MODES)}.")
+            raise TextMaskError(f"Unknown resize mode {self.resize!r}; choose one of {', '.join(RESIZE_MODES)}.")
         if not 0.0 <= self.nms_iou <= 1.0:
-            raise ValueError(f"nms_iou must be between 0 and 1 (1 = off), got {self.nms_iou}.")
+            raise TextMaskError(f"nms_iou must be between 0 and 1 (1 = off), got {self.nms_iou}.")
         if self.max_objects < 0:
-            raise ValueError(f"max_objects must be 0 (all) or more, got {self.max_objects}.")
+            raise TextMaskError(f"max_objects must be 0 (all) or more, got {self.max_objects}.")
 
 
 @dataclass
@@ -212,7 +213,7 @@ def preprocess(
     bilinear filter, ``ToTensor``, ``Normalize``); "float": antialiased bilinear on the float image.
     """
     if resize not in RESIZE_MODES:
-        raise ValueError(f"Unknown resize mode {resize!r}; choose one of {', '.join(RESIZE_MODES)}.")
+        raise TextMaskError(f"Unknown resize mode {resize!r}; choose one of {', '.join(RESIZE_MODES)}.")
     h, w = image.shape[:2]
     th, tw = input_size(bundle, image, short_side)
     if resize == "original":

@@ -17,6 +17,8 @@ from typing import Any, Iterable
 
 import torch
 
+from .errors import TextMaskError
+
 #: attention heads of the published encoder/decoder (not recoverable from shapes)
 TRANSFORMER_HEADS = 8
 #: settings of the published configs (GroundingDINO_SwinT_OGC.py / GroundingDINO_SwinB_cfg.py) that
@@ -70,7 +72,7 @@ def swin_layout(model_keys: Iterable[str]) -> SwinLayout:
         if all(p in keys for p in probe):
             return layout
     sample = ", ".join(sorted(k for k in keys if k.startswith(_BB))[:4]) or "no backbone keys"
-    raise ValueError(
+    raise TextMaskError(
         "The installed transformers lays out GroundingDINO's Swin backbone in a way this pack does not know "
         f"(e.g. {sample}); please report it with your transformers version."
     )
@@ -149,8 +151,8 @@ def gdino_config_dict(sd: dict[str, torch.Tensor]) -> tuple[str, dict[str, Any]]
     def points(key: str) -> int:
         n = int(sd[key].shape[0])
         if n % (levels * TRANSFORMER_HEADS):
-            raise ValueError(f"Unknown GroundingDINO variant: {key} has {n} rows, not a multiple of "
-                             f"{levels} levels x {TRANSFORMER_HEADS} heads.")
+            raise TextMaskError(f"Unknown GroundingDINO variant: {key} has {n} rows, not a multiple of "
+                                f"{levels} levels x {TRANSFORMER_HEADS} heads.")
         return n // (levels * TRANSFORMER_HEADS)
 
     text_hidden = int(sd["bert.embeddings.word_embeddings.weight"].shape[1])

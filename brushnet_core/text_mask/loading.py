@@ -13,6 +13,7 @@ import torch
 
 from . import dino_convert, sam_convert
 from .detect import CLS_ID, DOT_ID, SEP_ID, DinoBundle
+from .errors import TextMaskError, TextMaskModelNotFound
 from .segment import IMAGENET_MEAN, IMAGENET_STD, SamBundle
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ def read_state_dict(path: str) -> dict[str, Any]:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - re-raised with the file named
-        raise ValueError(f"Could not read {path} as a weights-only torch checkpoint: {exc}") from exc
+        raise TextMaskError(f"Could not read {path} as a weights-only torch checkpoint: {exc}") from exc
 
 
 def is_hf_folder(path: str) -> bool:
@@ -79,7 +80,7 @@ def _load_checked(model: torch.nn.Module, sd: dict[str, torch.Tensor], what: str
     optional = _ignorable_missing(model, missing)
     missing = [k for k in missing if k not in optional]
     if missing:
-        raise ValueError(
+        raise TextMaskError(
             f"Unknown {what} variant: {len(missing)} weights are missing after conversion "
             f"(e.g. {', '.join(missing[:3])}). The file may be a different model or a newer release."
         )
@@ -159,11 +160,11 @@ def load_sam(path: str, reader: StateDictReader = read_state_dict, original_eps:
 
     if os.path.isdir(path):
         if not is_hf_folder(path):
-            raise FileNotFoundError(f"{path} is a folder without config.json; a Hugging Face SAM folder needs "
-                                    "config.json and model.safetensors.")
+            raise TextMaskModelNotFound(f"{path} is a folder without config.json; a Hugging Face SAM folder needs "
+                                        "config.json and model.safetensors.")
         kind = _model_type(path)
         if kind not in SAM_CLASSES:
-            raise ValueError(f"{path}/config.json has model_type {kind!r}; expected one of {sorted(SAM_CLASSES)}.")
+            raise TextMaskError(f"{path}/config.json has model_type {kind!r}; expected one of {sorted(SAM_CLASSES)}.")
         cls = getattr(transformers, SAM_CLASSES[kind])
         model = cls.from_pretrained(path, local_files_only=True, dtype=torch.float32).eval()
         if original_eps and (changed := original_two_way_eps(model)):
@@ -174,11 +175,12 @@ def load_sam(path: str, reader: StateDictReader = read_state_dict, original_eps:
         _sam_preprocessor(path, bundle)
         return bundle
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"SAM model not found: {path}")
+        raise TextMaskModelNotFound(f"SAM model not found: {path}")
     sd = reader(path)
     if any(k.startswith("vision_encoder.") for k in sd):
-        raise ValueError(f"{os.path.basename(path)} holds Hugging Face-layout SAM weights without their config; "
-                         "put it in a folder with its config.json (and preprocessor_config.json) under models/sams/.")
+        raise TextMaskError(f"{os.path.basename(path)} holds Hugging Face-layout SAM weights without their config; "
+                            "put it in a folder with its config.json (and preprocessor_config.json) "
+                            "under models/sams/.")
     sam_convert.check_supported(sd, path)
     variant, cfg = sam_convert.sam_config_dict(sd)
     config = transformers.SamConfig(**cfg)
@@ -221,16 +223,16 @@ def load_tokenizer(folder: str) -> Any:
             tok = transformers.BertTokenizer(vocab=vocab, do_lower_case=True)
     ids = tok.convert_tokens_to_ids(["[CLS]", "[SEP]", "."])
     if ids != [CLS_ID, SEP_ID, DOT_ID]:
-        raise ValueError(
+        raise TextMaskError(
             f"The tokenizer in {folder} is not bert-base-uncased: [CLS], [SEP] and '.' have ids {ids}, "
             f"GroundingDINO needs {[CLS_ID, SEP_ID, DOT_ID]}. Use the vocab.txt of bert-base-uncased."
         )
     return tok
 
 
-def _vocab_error(path: str, searched: list[str]) -> FileNotFoundError:
+def _vocab_error(path: str, searched: list[str]) -> TextMaskModelNotFound:
     where = "\n  ".join(searched)
-    return FileNotFoundError(
+    return TextMaskModelNotFound(
         "GroundingDINO's original checkpoint uses the bert-base-uncased text encoder, whose vocabulary must be "
         f"available offline. Put bert-base-uncased's vocab.txt (or tokenizer.json) next to the checkpoint "
         f"({os.path.join(os.path.dirname(path), 'vocab.txt')}) or into models/bert-base-uncased/. Searched:\n  {where}"
@@ -243,13 +245,14 @@ def load_grounding_dino(path: str, vocab_dirs: Iterable[str] = (), reader: State
 
     if os.path.isdir(path):
         if not is_hf_folder(path):
-            raise FileNotFoundError(f"{path} is a folder without config.json; a Hugging Face GroundingDINO folder "
-                                    "needs config.json, model.safetensors and its tokenizer files.")
+            raise TextMaskModelNotFound(f"{path} is a folder without config.json; a Hugging Face GroundingDINO folder "
+                                        "needs config.json, model.safetensors and its tokenizer files.")
         if _model_type(path) != "grounding-dino":
-            raise ValueError(f"{path}/config.json has model_type {_model_type(path)!r}, not 'grounding-dino'.")
+            raise TextMaskError(f"{path}/config.json has model_type {_model_type(path)!r}, not 'grounding-dino'.")
         if find_vocab_dir([path]) is None:
-            raise FileNotFoundError(f"{path} has no tokenizer vocabulary (tokenizer.json or vocab.txt); copy the "
-                                    "tokenizer files of the model (e.g. from IDEA-Research/grounding-dino-tiny) there.")
+            raise TextMaskModelNotFound(f"{path} has no tokenizer vocabulary (tokenizer.json or vocab.txt); copy "
+                                        "the tokenizer files of the model (e.g. from "
+                                        "IDEA-Research/grounding-dino-tiny) there.")
         tok = load_tokenizer(path)
         model = transformers.GroundingDinoForObjectDetection.from_pretrained(
             path, local_files_only=True, dtype=torch.float32
@@ -258,7 +261,7 @@ def load_grounding_dino(path: str, vocab_dirs: Iterable[str] = (), reader: State
         _dino_preprocessor(path, bundle)
         return bundle
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"GroundingDINO model not found: {path}")
+        raise TextMaskModelNotFound(f"GroundingDINO model not found: {path}")
     stem = os.path.splitext(path)[0]
     searched = [os.path.dirname(path), stem, os.path.join(os.path.dirname(path), "bert-base-uncased"), *vocab_dirs]
     vocab_dir = find_vocab_dir(searched)
@@ -267,9 +270,9 @@ def load_grounding_dino(path: str, vocab_dirs: Iterable[str] = (), reader: State
     sd = dino_convert.unwrap(reader(path))
     if not dino_convert.is_original_gdino(sd):
         sample = ", ".join(sorted(sd)[:4])
-        raise ValueError(f"Not a GroundingDINO checkpoint: {path} (expected keys 'backbone.0.*' and 'transformer.*', "
-                         f"found e.g. {sample}). Use groundingdino_swint_ogc.pth / groundingdino_swinb_cogcoor.pth "
-                         "or a Hugging Face GroundingDINO folder.")
+        raise TextMaskError(f"Not a GroundingDINO checkpoint: {path} (expected keys 'backbone.0.*' and "
+                            f"'transformer.*', found e.g. {sample}). Use groundingdino_swint_ogc.pth / "
+                            "groundingdino_swinb_cogcoor.pth or a Hugging Face GroundingDINO folder.")
     variant, cfg = dino_convert.gdino_config_dict(sd)
     config = transformers.GroundingDinoConfig(**cfg)
     model = _instantiate(transformers.GroundingDinoForObjectDetection, config)

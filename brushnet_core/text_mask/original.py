@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .errors import TextMaskCheckError
 from .scoped import removed_after
 
 log = logging.getLogger(__name__)
@@ -106,9 +107,9 @@ class _Refinement:
     def decoder_starts(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
         ref = _bound(module, args, kwargs, "reference_points")
         if not isinstance(ref, torch.Tensor) or ref.shape[-1] != 4:
-            raise RuntimeError(f"[BrushEdit] GroundingDINO's decoder got reference boxes of shape "
-                               f"{getattr(ref, 'shape', None)}, expected (..., 4); run it with "
-                               "DetectOptions(reference_eps=None) (transformers' eps)")
+            raise TextMaskCheckError(f"[BrushEdit] GroundingDINO's decoder got reference boxes of shape "
+                                     f"{getattr(ref, 'shape', None)}, expected (..., 4); run it with "
+                                     "DetectOptions(reference_eps=None) (transformers' eps)")
         self.refs, self.phase, self.calls = [ref], "decoder", {"decoder": 0, "head": 0}
 
     def decoder_ends(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
@@ -120,8 +121,8 @@ class _Refinement:
         k = self.calls[self.phase]
         self.calls[self.phase] += 1
         if k >= self.levels:
-            raise RuntimeError(f"[BrushEdit] GroundingDINO called a box head {k + 1} times in its {self.phase}, "
-                               f"expected {self.levels}; run it with DetectOptions(reference_eps=None)")
+            raise TextMaskCheckError(f"[BrushEdit] GroundingDINO called a box head {k + 1} times in its {self.phase}, "
+                                     f"expected {self.levels}; run it with DetectOptions(reference_eps=None)")
         ref = self.refs[k]
         output = output + self._delta(ref)
         if self.phase == "decoder":  # transformers' own step, the same operations
@@ -135,8 +136,8 @@ class _Refinement:
         ok = heads and self.calls["decoder"] == self.levels and (
             got is None or torch.equal(got, torch.stack(self.refs[1:], 1)))
         if not ok:
-            raise RuntimeError("[BrushEdit] GroundingDINO's reference-box refinement is not the one expected "
-                               "(transformers changed it?); run it with DetectOptions(reference_eps=None)")
+            raise TextMaskCheckError("[BrushEdit] GroundingDINO's reference-box refinement is not the one expected "
+                                     "(transformers changed it?); run it with DetectOptions(reference_eps=None)")
 
 
 def _decoder_and_heads(model: nn.Module) -> tuple[Optional[nn.Module], list[nn.Module]]:

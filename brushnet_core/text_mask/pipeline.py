@@ -9,6 +9,7 @@ from typing import Any, Callable, Optional
 import torch
 
 from .detect import Detection, DetectOptions, DinoBundle, build_caption, detect
+from .errors import TextMaskError
 from .segment import SamBundle, boxes_to_masks, image_key
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def _select(masks: torch.Tensor, dets: list[Detection], mode: str) -> tuple[list
         return [masks[i]], [i]
     if mode == "one mask per object":
         return [m for m in masks], list(range(len(dets)))
-    raise ValueError(f"Unknown mode {mode!r}; choose one of {', '.join(MODES)}.")
+    raise TextMaskError(f"Unknown mode {mode!r}; choose one of {', '.join(MODES)}.")
 
 
 def _info(d: Detection) -> dict[str, Any]:
@@ -66,16 +67,16 @@ def text_to_masks(
     and between model stages.
     """
     if mode not in MODES:
-        raise ValueError(f"Unknown mode {mode!r}; choose one of {', '.join(MODES)}.")
+        raise TextMaskError(f"Unknown mode {mode!r}; choose one of {', '.join(MODES)}.")
     if images.dim() != 4:
-        raise ValueError(f"Expected an IMAGE batch of shape (B,H,W,C), got shape {tuple(images.shape)}.")
+        raise TextMaskError(f"Expected an IMAGE batch of shape (B,H,W,C), got shape {tuple(images.shape)}.")
     if max_objects is not None:
         options = replace(options, max_objects=max_objects)
     caption = build_caption(dino.tokenizer, prompt, options.split_phrases,
                             int(getattr(getattr(dino.model, "config", None), "max_text_len", 256)))
     phrases = caption.phrases
     if not caption.spans or not re.search(r"\w", caption.text):
-        raise ValueError(f"The text prompt {prompt!r} has no words; write what to mask, e.g. 'dog' or 'dog . cat'.")
+        raise TextMaskError(f"The text prompt {prompt!r} has no words; write what to mask, e.g. 'dog' or 'dog . cat'.")
     dtype = next(sam.model.parameters()).dtype
     b, h, w = images.shape[:3]
     out: list[torch.Tensor] = []

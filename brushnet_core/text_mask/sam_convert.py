@@ -9,6 +9,8 @@ from typing import Any
 
 import torch
 
+from .errors import TextMaskError
+
 #: encoder width -> attention heads of the published checkpoints (ViT-B, ViT-L, ViT-H)
 KNOWN_WIDTHS = {768: ("vit_b", 12), 1024: ("vit_l", 16), 1280: ("vit_h", 16)}
 #: heads of the two-way transformer in every published SAM mask decoder
@@ -56,19 +58,19 @@ def check_supported(sd: dict[str, Any], path: str = "") -> None:
     """Raise a clear ValueError for SAM-family files this converter does not handle."""
     where = f" ({path})" if path else ""
     if any(k.startswith("image_encoder.trunk.") or k.startswith("sam_mask_decoder.") for k in sd):
-        raise ValueError(
+        raise TextMaskError(
             f"This looks like an original SAM 2 checkpoint{where}; only SAM 2 in Hugging Face format is supported. "
             "Put a folder with config.json + model.safetensors (e.g. facebook/sam2.1-hiera-tiny) under models/sams/."
         )
     if any("hf_token" in k or "compress_vit_feat" in k for k in sd):
-        raise ValueError(
+        raise TextMaskError(
             f"This looks like an original SAM-HQ checkpoint{where}; its conversion is not supported. "
             "Use a SAM-HQ model in Hugging Face format (a folder with config.json, e.g. syscv-community/sam-hq-vit-base) "
             "under models/sams/."
         )
     if not is_original_sam(sd):
         sample = ", ".join(sorted(sd)[:4])
-        raise ValueError(
+        raise TextMaskError(
             f"Not a segment-anything checkpoint{where}: expected keys 'image_encoder.*' and 'mask_decoder.*', "
             f"found e.g. {sample}. Use sam_vit_b_01ec64.pth / sam_vit_l_0b3195.pth / sam_vit_h_4b8939.pth or a "
             "Hugging Face SAM folder."

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .errors import TextMaskError
 from .lru import cache_bytes, lru_get, lru_put
 from .original import resize_uint8, to_uint8, uint8_to_chw
 from .sam_attention import fast_attention
@@ -60,7 +61,7 @@ class SamBundle:
     def resizes_uint8(self) -> bool:
         """True when the image is resized as 8-bit pixels through Pillow (the original SAM / SAM-HQ)."""
         if self.resize not in RESIZE_MODES:
-            raise ValueError(f"Unknown SAM resize mode {self.resize!r}; choose one of {', '.join(RESIZE_MODES)}.")
+            raise TextMaskError(f"Unknown SAM resize mode {self.resize!r}; choose one of {', '.join(RESIZE_MODES)}.")
         return self.resize == "original" and self.kind != "sam2"
 
 

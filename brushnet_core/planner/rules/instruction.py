@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from ..plan import Box, EditPlan, UNKNOWN
+from ..plan import Box, EditPlan, PlanInputError, UNKNOWN
 from .captions import _background_caption, _remove_caption
 from .clause import read_clause
 from .normalise import _correct, _language_problem, normalise, split_edits
@@ -129,7 +129,7 @@ def rule_plan(
 ) -> EditPlan:
     """Plan one instruction without a model. ``source_caption`` (optional) describes the input image."""
     if not instruction or not instruction.strip():
-        raise ValueError("the instruction is empty: type what to change, e.g. 'remove the dog'")
+        raise PlanInputError("the instruction is empty: type what to change, e.g. 'remove the dog'")
     r = read_instruction(instruction, source_caption)
     notes = ["rule-based plan: no model saw the image"] + r.notes
     box: Optional[Box] = None
