@@ -84,6 +84,18 @@ def pack_module(name: str = "") -> Any:
     return sys.modules[full]
 
 
+def host_node(name: str, **inputs: Any) -> tuple:
+    """Run one of ComfyUI's own nodes by its id and return its outputs, whichever API the host gives it:
+    a V3 node (``execute`` classmethod, newer hosts) or a V1 node (``FUNCTION`` method, e.g. 0.3.52's
+    DifferentialDiffusion and PatchModelAddDownscale)."""
+    import nodes
+
+    cls = nodes.NODE_CLASS_MAPPINGS[name]
+    if hasattr(cls, "execute"):
+        return tuple(cls.execute(**inputs).args)
+    return tuple(getattr(cls(), cls.FUNCTION)(**inputs))
+
+
 class RecordingServer:
     """Receives the executor's progress/status messages, as ``server.PromptServer`` would."""
 

@@ -30,9 +30,7 @@ def _core_latent(vae, image, mask):
 
 
 def _differential(model):
-    from comfy_extras.nodes_differential_diffusion import DifferentialDiffusion
-
-    return DifferentialDiffusion.execute(model).args[0]
+    return _harness.host_node("DifferentialDiffusion", model=model)[0]
 
 
 def _setup():

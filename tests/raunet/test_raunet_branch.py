@@ -167,10 +167,10 @@ def test_powerpaint_each_step_equals_reference(models_dir, order: str) -> None:
 
 def test_brushnet_with_another_size_changing_patch_is_a_clear_error() -> None:
     """Sizes changed by anything but RAU-Net (here Kohya Deep Shrink) are never guessed at."""
-    from comfy_extras.nodes_model_downscale import PatchModelAddDownscale
-
     _, (model, pos, neg, latent), _, _ = _brushnet_setup("sd15", "brushnet_first")
-    shrunk = PatchModelAddDownscale.execute(model, 3, 2.0, 0.0, 1.0, False, "bicubic", "bicubic").args[0]
+    shrunk = _harness.host_node("PatchModelAddDownscale", model=model, block_number=3, downscale_factor=2.0,
+                                start_percent=0.0, end_percent=1.0, downscale_after_skip=False,
+                                downscale_method="bicubic", upscale_method="bicubic")[0]
     with pytest.raises(ValueError, match=r"at input block 4 the UNet's features are 6x8 but the branch's are 11x15\. "
                                          r"Another patch on this model changes the UNet's feature sizes"):
         ksample(shrunk, pos, neg, latent, steps=2)
