@@ -127,6 +127,17 @@ def run_problems(res: dict) -> list[str]:
                 for e in ex.get("errors", [])]
         return [f"execution {ex.get('status')}: {errs}"]
     previews = res.get("previews") or []
-    if not previews or not all(p["images"] and all(i["width"] > 0 for i in p["images"]) for p in previews):
-        return [f"no output image shown in the output nodes: {previews}"]
-    return []
+    if not previews:
+        return [f"no output node (SaveImage/PreviewImage) in the page's graph; the server saved {ex.get('images')}"]
+    out = []
+    for p in previews:
+        if p["images"] and all(i["width"] > 0 for i in p["images"]):
+            continue
+        if not p.get("output_received"):
+            why = "the page never received its output (no 'executed' message for it)"
+        elif p.get("on_canvas") is False:
+            why = "its output reached the page, but the node lies outside the drawn canvas area"
+        else:
+            why = "its output reached the page, but the image did not load"
+        out.append(f"no output image shown in {p['node']}: {why}; server saved {ex.get('images')}; node: {p}")
+    return out

@@ -2,8 +2,10 @@
 // for each workflow file it opens the app, loads the file the way "Open workflow" / drag-and-drop does
 // (app.handleFile), records missing node types, nodes with errors, open dialogs and widget values that
 // changed on load, applies widget overrides (fewer steps) through the widgets, queues with
-// app.queuePrompt, waits for the run to finish, waits for the output image in the SaveImage node's
-// preview and saves a screenshot.
+// app.queuePrompt, waits for the run to finish, brings the whole graph into view (the frontend loads
+// an output node's image only when it draws the node, and a workflow's saved view may leave its
+// SaveImage off-screen), waits for the output image in the SaveImage node's preview and saves a
+// screenshot.
 //
 //   node drive_frontend.mjs CONFIG.json RESULTS.json
 //
@@ -167,22 +169,39 @@ async function queueAndWait(page, res, timeoutMs, phase, validateOnly) {
   }
 }
 
-/** Wait until every SaveImage/PreviewImage node shows a loaded image; return what they show. */
-async function waitForPreviews(page) {
+/** The SaveImage/PreviewImage nodes: the images they show, whether the page received their output
+ * (app.nodeOutputs, from the server's "executed" message) and whether they lie in the drawn canvas area. */
+async function outputNodes(page) {
+  return page.evaluate(() => {
+    const [vx, vy, vw, vh] = window.app.canvas.visible_area ?? [NaN, NaN, NaN, NaN];
+    return window.app.graph.nodes
+      .filter((n) => n.type === 'SaveImage' || n.type === 'PreviewImage')
+      .map((n) => ({ node: `${n.id} ${n.type}`,
+        output_received: (window.app.nodeOutputs?.[String(n.id)]?.images ?? []).length,
+        on_canvas: Number.isNaN(vx) ? null
+          : n.pos[0] < vx + vw && n.pos[0] + n.size[0] > vx && n.pos[1] < vy + vh && n.pos[1] + n.size[1] > vy,
+        images: (n.imgs ?? []).map((i) => ({ src: i.src, width: i.naturalWidth, height: i.naturalHeight })) }));
+  });
+}
+
+/** Bring the whole graph into view, wait until every output node shows a loaded image; return what they
+ * show. The frontend loads an output node's image only when it draws the node, and it draws only nodes
+ * in the visible canvas area: with the view the workflow was saved with, an output node off-screen would
+ * never show its image (res.outputs_in_saved_view records that view's state). */
+async function waitForPreviews(page, res) {
+  res.outputs_in_saved_view = await outputNodes(page);
+  await frameGraph(page);
   try {
     await page.waitForFunction(() => {
       const outs = window.app.graph.nodes.filter((n) => n.type === 'SaveImage' || n.type === 'PreviewImage');
       return outs.length && outs.every((n) => n.imgs?.length && n.imgs.every((i) => i.complete && i.naturalWidth > 0));
     }, null, { timeout: 30_000 });
   } catch { /* reported below */ }
-  return page.evaluate(() => window.app.graph.nodes
-    .filter((n) => n.type === 'SaveImage' || n.type === 'PreviewImage')
-    .map((n) => ({ node: `${n.id} ${n.type}`,
-      images: (n.imgs ?? []).map((i) => ({ src: i.src, width: i.naturalWidth, height: i.naturalHeight })) })));
+  return outputNodes(page);
 }
 
-/** Fit the whole graph into the canvas area right of the side bar and below the top bar, then save a PNG. */
-async function screenshot(page, file) {
+/** Fit the whole graph into the canvas area right of the side bar and below the top bar. */
+async function frameGraph(page) {
   await page.evaluate(() => {
     const c = window.app.canvas;
     let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
@@ -198,6 +217,11 @@ async function screenshot(page, file) {
     c.ds.offset = [(left + (w - (x1 - x0) * scale) / 2) / scale - x0, top / scale - y0];
     c.setDirty(true, true);
   });
+}
+
+/** Frame the whole graph and save a PNG. */
+async function screenshot(page, file) {
+  await frameGraph(page);
   await page.waitForTimeout(500);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   await page.screenshot({ path: file });
@@ -304,7 +328,7 @@ async function runOne(context, wf) {
       await queueAndWait(page, res, config.timeout_s * 1000, phase, mode === 'validate');
       await page.waitForTimeout(1000);
       res.dialogs_after_queue = await openDialogs(page);
-      if (res.execution?.status === 'success') res.previews = await waitForPreviews(page);
+      if (res.execution?.status === 'success') res.previews = await waitForPreviews(page, res);
       phase('show_output');
     }
     res.screenshot = path.join(config.artifacts_dir, `${wf.name}.png`);

@@ -52,15 +52,6 @@ def _missing_models(workflow: Path, object_info: dict) -> list[str]:
     return sorted(wanted - offered)
 
 
-#: Workflows loaded but not run here, with the reason. They run end to end on the real server in
-#: e2e/test_workflows.py; in the browser run (frontend 1.32.9, loaded machine, 2026-11-30) both showed no
-#: output image, cause not yet found: an open question for the next session, not an accepted result.
-BROWSER_LOAD_ONLY = {
-    "color_match_inpaint.json": "no output image in the browser run of 2026-11-30 (under investigation)",
-    "soft_inpaint_differential_diffusion.json": "no output image in the browser run of 2026-11-30 (under investigation)",
-}
-
-
 def _plan(workflow: Path, object_info: dict) -> dict:
     """How far a workflow can go on the SD1.5 stand-ins: run it, or (models missing) validate it only.
 
@@ -72,9 +63,6 @@ def _plan(workflow: Path, object_info: dict) -> dict:
     missing = _missing_models(workflow, object_info)
     listed = getattr(em, "SD15_STAND_IN_WORKFLOWS", None)
     runnable = workflow.name in listed if listed is not None else not missing
-    if workflow.name in BROWSER_LOAD_ONLY:
-        return {"mode": "load", "missing_models": [], "skip": f"{workflow.name} is not run in the browser: "
-                f"{BROWSER_LOAD_ONLY[workflow.name]}"}
     if runnable:
         return {"mode": "run", "missing_models": [], "skip": None}
     why = (f"models the SD1.5 stand-ins do not provide: {missing}" if missing
@@ -224,3 +212,15 @@ def test_execution_error_is_caught(frontend_run: dict) -> None:
     assert [e["node_type"] for e in res["execution"]["errors"]] == ["CheckpointLoaderSimple"]
     assert any("CheckpointLoaderSimple" in d for d in res["dialogs_after_queue"]), res["dialogs_after_queue"]
     assert run_problems(res)
+
+
+def test_output_not_shown_is_reported_with_its_reason() -> None:
+    """run_problems says why a successful run showed no image: output never received, or node off-screen."""
+    saved = [{"filename": "x_00001_.png", "subfolder": "BrushEdit", "type": "output"}]
+    res = {"execution": {"status": "success", "images": saved},
+           "previews": [{"node": "13 SaveImage", "output_received": 1, "on_canvas": False, "images": []}]}
+    assert "outside the drawn canvas area" in run_problems(res)[0]
+    res["previews"][0].update(output_received=0, on_canvas=True)
+    assert "never received its output" in run_problems(res)[0]
+    res["previews"][0]["images"] = [{"src": "/api/view?filename=x_00001_.png", "width": 128, "height": 128}]
+    assert run_problems(res) == []
