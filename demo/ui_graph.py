@@ -86,5 +86,23 @@ class UIGraph:
 
     def to_json(self) -> dict:
         return {"last_node_id": len(self.nodes), "last_link_id": len(self.links), "nodes": self.nodes,
-                "links": self.links, "groups": [], "config": {}, "extra": {"ds": {"scale": 0.8, "offset": [0, 0]}},
+                "links": self.links, "groups": [], "config": {}, "extra": {"ds": fit_view(self.nodes)},
                 "version": 0.4}
+
+
+#: the window a saved view is fitted to (1920x1080 less the frontend's menus), and the view's margin
+VIEW_WIDTH, VIEW_HEIGHT, VIEW_MARGIN = 1880, 960, 40
+#: drawn nodes are taller than their saved size (widgets, image previews): room kept below the lowest
+DRAWN_EXTRA_HEIGHT = 200
+
+
+def fit_view(nodes: list[dict]) -> dict:
+    """The saved view (``extra.ds``) that shows every node on a 1920x1080 window at most at scale 0.8:
+    the frontend draws only nodes on screen, so an output node outside the view shows no image until
+    the user pans to it."""
+    left = min(n["pos"][0] for n in nodes) - VIEW_MARGIN
+    top = min(n["pos"][1] for n in nodes) - VIEW_MARGIN
+    right = max(n["pos"][0] + n["size"][0] for n in nodes) + VIEW_MARGIN
+    bottom = max(n["pos"][1] + n["size"][1] for n in nodes) + DRAWN_EXTRA_HEIGHT + VIEW_MARGIN
+    scale = min(0.8, VIEW_WIDTH / (right - left), VIEW_HEIGHT / (bottom - top))
+    return {"scale": round(scale, 3), "offset": [-left, -top]}
